@@ -1,0 +1,60 @@
+// Reconcile: the supervisor's pure core (Nomad's reconciler). Given what should run
+// (desired services), what does (replica records, with in-flight operations marked
+// busy) and the time, it returns the actions that move one toward the other. It never
+// performs them and never reads a clock, so it is tested as a table; the shell runs it
+// again after every event, so each pass only needs to make progress.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "spec/model.h"
+#include "store/store.h"
+
+namespace berth::supervisor {
+
+struct DesiredService {
+  std::string env;
+  std::string service;
+  int replicas = 1;
+  std::string spec_hash;
+  std::vector<spec::DependsOn> depends_on;
+};
+
+struct ObservedReplica {
+  store::ReplicaRecord rec;
+  bool busy = false;  // a start/stop is in flight: leave it alone this pass
+};
+
+enum class ActionKind {
+  kCreate,   // no replica at this index: create and start one
+  kRestart,  // in backoff and due: start it again
+  kReplace,  // running an outdated spec: stop it and start the new spec (one per service at a time)
+  kStop,     // not wanted (scaled down, service or environment removed): stop and remove
+};
+const char* ActionName(ActionKind k);
+
+struct Action {
+  ActionKind kind;
+  std::string env;
+  std::string service;
+  int index = 0;
+  std::string id;  // ENV.SERVICE.N
+  std::string reason;
+  bool operator==(const Action&) const = default;
+};
+
+struct Plan {
+  std::vector<Action> actions;
+  std::optional<TimePoint> wake_at;  // run again then (earliest backoff expiry)
+  std::vector<std::string> waiting;  // human reasons: "shop/api waits for db (service_healthy)"
+};
+
+std::string ReplicaId(const std::string& env, const std::string& service, int index);
+
+Plan Reconcile(const std::vector<DesiredService>& desired, const std::vector<ObservedReplica>& observed,
+               TimePoint now);
+
+}  // namespace berth::supervisor

@@ -1,0 +1,130 @@
+#include "supervisor/reconciler.h"
+
+#include <gtest/gtest.h>
+
+namespace berth::supervisor {
+namespace {
+
+const TimePoint kNow = FromUnixMillis(1'000'000);
+
+DesiredService Want(const std::string& svc, int n, const std::string& hash = "h1",
+                    std::vector<spec::DependsOn> deps = {}) {
+  return {"shop", svc, n, hash, std::move(deps)};
+}
+
+ObservedReplica Have(const std::string& svc, int index, const std::string& state, const std::string& hash = "h1",
+                     bool busy = false) {
+  ObservedReplica o;
+  o.rec.env = "shop";
+  o.rec.service = svc;
+  o.rec.index = index;
+  o.rec.id = ReplicaId("shop", svc, index);
+  o.rec.state = state;
+  o.rec.spec_hash = hash;
+  o.rec.health = "none";
+  o.busy = busy;
+  return o;
+}
+
+std::vector<std::string> Summary(const Plan& p) {
+  std::vector<std::string> out;
+  for (const auto& a : p.actions) out.push_back(std::string(ActionName(a.kind)) + " " + a.id);
+  return out;
+}
+
+using V = std::vector<std::string>;
+
+TEST(Reconcile, Table) {
+  struct Case {
+    const char* name;
+    std::vector<DesiredService> want;
+    std::vector<ObservedReplica> have;
+    V actions;
+  };
+  auto backoff_due = Have("api", 1, "backoff");
+  backoff_due.rec.next_start_at_ms = ToUnixMillis(kNow) - 1;
+  auto backoff_later = Have("api", 1, "backoff");
+  backoff_later.rec.next_start_at_ms = ToUnixMillis(kNow) + 5000;
+
+  const Case table[] = {
+      {"nothing to do", {}, {}, {}},
+      {"create all", {Want("api", 2)}, {}, {"create shop.api.1", "create shop.api.2"}},
+      {"converged", {Want("api", 2)}, {Have("api", 1, "running"), Have("api", 2, "running")}, {}},
+      {"fill a gap", {Want("api", 3)}, {Have("api", 1, "running"), Have("api", 3, "running")}, {"create shop.api.2"}},
+      {"scale down highest first",
+       {Want("api", 1)},
+       {Have("api", 1, "running"), Have("api", 2, "running"), Have("api", 3, "running")},
+       {"stop shop.api.3", "stop shop.api.2"}},
+      {"scale to zero", {Want("api", 0)}, {Have("api", 1, "running")}, {"stop shop.api.1"}},
+      {"service removed", {}, {Have("api", 1, "running"), Have("api", 2, "exited")}, {"stop shop.api.2", "stop shop.api.1"}},
+      {"busy replicas are left alone", {Want("api", 0)}, {Have("api", 1, "running", "h1", true)}, {}},
+      {"backoff due restarts", {Want("api", 1)}, {backoff_due}, {"restart shop.api.1"}},
+      {"backoff not due waits", {Want("api", 1)}, {backoff_later}, {}},
+      {"exited stays exited", {Want("api", 1)}, {Have("api", 1, "exited")}, {}},
+      {"outdated replaced one at a time",
+       {Want("api", 2, "h2")},
+       {Have("api", 1, "running", "h1"), Have("api", 2, "running", "h1")},
+       {"replace shop.api.1"}},
+      {"no replacement while one is starting",
+       {Want("api", 2, "h2")},
+       {Have("api", 1, "starting", "h2"), Have("api", 2, "running", "h1")},
+       {}},
+      {"stopped replica is not replaced", {Want("api", 1, "h2")}, {Have("api", 1, "stopped", "h1")}, {}},
+  };
+  for (const auto& c : table) {
+    Plan p = Reconcile(c.want, c.have, kNow);
+    EXPECT_EQ(Summary(p), c.actions) << c.name;
+  }
+}
+
+TEST(Reconcile, BackoffWakesAtEarliestDue) {
+  auto a = Have("api", 1, "backoff");
+  a.rec.next_start_at_ms = ToUnixMillis(kNow) + 5000;
+  auto b = Have("api", 2, "backoff");
+  b.rec.next_start_at_ms = ToUnixMillis(kNow) + 2000;
+  Plan p = Reconcile({Want("api", 2)}, {a, b}, kNow);
+  EXPECT_TRUE(p.actions.empty());
+  ASSERT_TRUE(p.wake_at);
+  EXPECT_EQ(*p.wake_at, kNow + Millis(2000));
+}
+
+TEST(Reconcile, DependsOnGatesFirstStart) {
+  spec::DependsOn healthy{"db", spec::DependCondition::kHealthy, true};
+  spec::DependsOn started{"db", spec::DependCondition::kStarted, true};
+  spec::DependsOn done{"migrate", spec::DependCondition::kCompletedSuccessfully, true};
+
+  // db not there yet: only db is created; api waits with a reason.
+  Plan p = Reconcile({Want("db", 1), Want("api", 1, "h1", {healthy})}, {}, kNow);
+  EXPECT_EQ(Summary(p), V{"create shop.db.1"});
+  ASSERT_EQ(p.waiting.size(), 1u);
+  EXPECT_EQ(p.waiting[0], "shop/api waits for db (service_healthy)");
+
+  auto db = Have("db", 1, "running");
+  db.rec.health = "starting";
+  EXPECT_EQ(Summary(Reconcile({Want("db", 1), Want("api", 1, "h1", {healthy})}, {db}, kNow)), V{});
+  EXPECT_EQ(Summary(Reconcile({Want("db", 1), Want("api", 1, "h1", {started})}, {db}, kNow)), V{"create shop.api.1"});
+  db.rec.health = "healthy";
+  EXPECT_EQ(Summary(Reconcile({Want("db", 1), Want("api", 1, "h1", {healthy})}, {db}, kNow)), V{"create shop.api.1"});
+
+  auto mig = Have("migrate", 1, "exited");
+  mig.rec.exit_code = 1;
+  EXPECT_EQ(Summary(Reconcile({Want("migrate", 1), Want("api", 1, "h1", {done})}, {mig}, kNow)), V{});
+  mig.rec.exit_code = 0;
+  EXPECT_EQ(Summary(Reconcile({Want("migrate", 1), Want("api", 1, "h1", {done})}, {mig}, kNow)),
+            V{"create shop.api.1"});
+
+  // A restart of an already created replica is not gated.
+  auto api = Have("api", 1, "backoff");
+  api.rec.next_start_at_ms = 0;
+  V want{"create shop.db.1", "restart shop.api.1"};
+  EXPECT_EQ(Summary(Reconcile({Want("db", 1), Want("api", 1, "h1", {healthy})}, {api}, kNow)), want);
+}
+
+TEST(Reconcile, EnvironmentsAreIndependent) {
+  DesiredService other{"lab", "api", 1, "h1", {}};
+  Plan p = Reconcile({Want("api", 1), other}, {Have("api", 1, "running")}, kNow);
+  EXPECT_EQ(Summary(p), V{"create lab.api.1"});
+}
+
+}  // namespace
+}  // namespace berth::supervisor
