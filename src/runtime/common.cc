@@ -71,6 +71,24 @@ std::optional<std::string> EnvValue(const std::vector<std::string>& env, std::st
   return value;
 }
 
+std::vector<std::string> PathDirs(const std::string& path_env) {
+  std::vector<std::string> dirs;
+  size_t start = 0;
+  while (start <= path_env.size()) {
+    size_t end = path_env.find(':', start);
+    if (end == std::string::npos) end = path_env.size();
+    std::string dir = path_env.substr(start, end - start);
+    if (!dir.empty() && dir[0] == '/') dirs.push_back(std::move(dir));
+    start = end + 1;
+  }
+  return dirs;
+}
+
+bool IsExecutableFile(const std::string& host_path) {
+  struct stat st;
+  return stat(host_path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
+}
+
 std::vector<std::string> WithDefaultEnv(std::vector<std::string> env, const std::string& home) {
   if (!EnvValue(env, "PATH")) env.push_back(std::string("PATH=") + kDefaultPath);
   if (!EnvValue(env, "HOME")) env.push_back("HOME=" + home);

@@ -24,6 +24,13 @@ Status ValidateContainerId(std::string_view id);
 // The value of KEY in a KEY=VALUE list (the last one wins, as in execve users).
 std::optional<std::string> EnvValue(const std::vector<std::string>& env, std::string_view key);
 
+// The absolute directories of a PATH value, in order (empty and relative entries mean
+// nothing inside a container and are dropped).
+std::vector<std::string> PathDirs(const std::string& path_env);
+
+// A regular file with an execute bit, after following symlinks on the host.
+bool IsExecutableFile(const std::string& host_path);
+
 // `env` plus PATH (kDefaultPath) and HOME (`home`) when they are absent.
 std::vector<std::string> WithDefaultEnv(std::vector<std::string> env, const std::string& home);
 

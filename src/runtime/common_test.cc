@@ -28,6 +28,12 @@ TEST(EnvTest, DefaultsAdded) {
             (std::vector<std::string>{"HOME=/h", "PATH=/p"}));
 }
 
+TEST(EnvTest, PathDirs) {
+  EXPECT_EQ(PathDirs("/usr/local/bin::relative:/bin/"),
+            (std::vector<std::string>{"/usr/local/bin", "/bin/"}));
+  EXPECT_TRUE(PathDirs("").empty());
+}
+
 TEST(ProcStatTest, ParsesCommandsWithSpacesAndParens) {
   auto f =
       ParseProcStatFields("123 (a (b) c) S 1 123 123 0 -1 4194560 1 2 3 4 5 6 7 8 20 0 1 0 98765 10 11\n");

@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "base/fs.h"
+#include "runtime/common.h"
 
 namespace berth::runtime {
 namespace {
@@ -25,11 +26,6 @@ std::optional<std::string> ReadLink(const std::string& path) {
   ssize_t n = readlink(path.c_str(), buf, sizeof buf);
   if (n < 0 || static_cast<size_t>(n) >= sizeof buf) return std::nullopt;
   return std::string(buf, static_cast<size_t>(n));
-}
-
-bool IsExecutableFile(const std::string& path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
 }
 
 Status MakeDirMode(const std::string& path, mode_t mode) {
@@ -176,18 +172,11 @@ std::string ImageView::ReadFileOrEmpty(const std::string& container_path) const 
 }
 
 StatusOr<std::string> ImageView::FindProgram(const std::string& name, const std::string& path_env) const {
-  size_t start = 0;
-  while (start <= path_env.size()) {
-    size_t end = path_env.find(':', start);
-    if (end == std::string::npos) end = path_env.size();
-    std::string dir = path_env.substr(start, end - start);
-    start = end + 1;
-    if (dir.empty() || dir[0] != '/') continue;  // relative PATH entries mean nothing here
+  for (const auto& dir : PathDirs(path_env)) {
     std::string candidate = JoinPath(dir, name);
-    auto host = HostPath(candidate);
-    if (!host) continue;
     // A rootfs symlink was resolved in the root already; a host path is the host's own.
-    if (IsExecutableFile(*host)) return candidate;
+    auto host = HostPath(candidate);
+    if (host && IsExecutableFile(*host)) return candidate;
   }
   return NotFound("program \"" + name + "\" not found in the image");
 }

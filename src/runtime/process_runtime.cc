@@ -1,7 +1,6 @@
 #include "runtime/process_runtime.h"
 
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -76,16 +75,9 @@ ContainerSpec SpecFromJson(const json& j) {
 // args[0] through the spec's PATH on the host (not berthd's own PATH).
 StatusOr<std::string> FindHostProgram(const std::string& name, const std::string& path_env) {
   if (name.find('/') != std::string::npos) return name;
-  size_t start = 0;
-  while (start <= path_env.size()) {
-    size_t end = path_env.find(':', start);
-    if (end == std::string::npos) end = path_env.size();
-    std::string dir = path_env.substr(start, end - start);
-    start = end + 1;
-    if (dir.empty() || dir[0] != '/') continue;
+  for (const auto& dir : PathDirs(path_env)) {
     std::string candidate = JoinPath(dir, name);
-    struct stat st;
-    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) return candidate;
+    if (IsExecutableFile(candidate)) return candidate;
   }
   return InvalidArgument("program \"" + name + "\" not found in PATH");
 }
