@@ -20,4 +20,10 @@ StatusOr<Service> ServiceFromJson(const nlohmann::json& j);
 // Compose-like YAML of the normalized model (durations and sizes in human units).
 std::string ToYaml(const Project& project);
 
+// 16 hex digits of FNV-1a 64 over the canonical JSON dump (sorted keys, no spaces):
+// equal models hash equal in every process. Replicas record the hash of the service
+// they were created from, so a rolling update replaces exactly the changed services.
+std::string ServiceHash(const Service& service);
+std::string ProjectHash(const Project& project);
+
 }  // namespace berth::spec

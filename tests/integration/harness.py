@@ -1,0 +1,212 @@
+"""Test harness for Berth's integration tests: a private berthd per test class.
+
+Each Daemon gets its own state dir, run dir, socket and cgroup parent under a temp dir,
+so tests never touch a real /var/lib/berth or each other. Cleanup removes every
+environment (with volumes), stops the daemon (by its PID, which we started), and checks
+that nothing is left: no runc containers, no cgroups, no bundles, no processes.
+
+Tests that need root (runc) call require_root(); ctest treats exit code 77 as skipped.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("BERTH_BUILD", os.path.join(ROOT, "build"))
+BERTHD = os.path.join(BUILD, "berthd")
+BERTH = os.path.join(BUILD, "berth")
+EXAMPLES = os.path.join(ROOT, "examples")
+
+
+def require_root(test_case=None):
+    if os.geteuid() != 0 or not shutil.which("runc"):
+        msg = "needs root and runc (CI runs as root)"
+        if test_case is not None:
+            raise unittest.SkipTest(msg)
+        print("SKIP: " + msg)
+        sys.exit(77)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(pred, timeout=30.0, interval=0.1, what="condition"):
+    end = time.time() + timeout
+    last = None
+    while time.time() < end:
+        last = pred()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def http_get(port, path="/", host="127.0.0.1", timeout=5.0):
+    """Returns (status, body) or (None, error string)."""
+    try:
+        s = socket.create_connection((host, port), timeout=timeout)
+        s.sendall(f"GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n".encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        status = int(head.split(b" ")[1])
+        return status, body.decode(errors="replace")
+    except (OSError, ValueError, IndexError) as e:
+        return None, str(e)
+
+
+class Daemon:
+    def __init__(self, runtime="runc", extra_args=()):
+        self.tmp = tempfile.mkdtemp(prefix="berth-it-")
+        os.chmod(self.tmp, 0o755)
+        self.state_dir = os.path.join(self.tmp, "state")
+        self.run_dir = os.path.join(self.tmp, "run")
+        self.socket = os.path.join(self.run_dir, "berth.sock")
+        self.cgroup_parent = f"berth-it-{os.getpid()}-{os.path.basename(self.tmp)[-6:]}"
+        self.runtime = runtime
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.log_path = os.path.join(self.tmp, "berthd.log")
+
+    # --- process ---
+    def start(self, wait=True):
+        log = open(self.log_path, "a")
+        args = [BERTHD, "--state-dir", self.state_dir, "--run-dir", self.run_dir,
+                "--runtime", self.runtime, "--cgroup-parent", self.cgroup_parent] + self.extra_args
+        self.proc = subprocess.Popen(args, stdout=log, stderr=log, start_new_session=True)
+        if wait:
+            wait_for(lambda: self._answers(), timeout=20, what="berthd to answer")
+        return self
+
+    def _answers(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"berthd exited with {self.proc.returncode}:\n{self.log()}")
+        r = self.berth("info", "-o", "json", check=False)
+        return r.returncode == 0
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()[-8000:]
+        except OSError:
+            return ""
+
+    # --- client ---
+    def berth(self, *args, check=True, input=None, timeout=180, env=None):
+        full_env = dict(os.environ)
+        full_env.pop("BERTH_HOST", None)
+        full_env["BERTH_SOCKET"] = self.socket
+        if env:
+            full_env.update(env)
+        r = subprocess.run([BERTH] + list(args), capture_output=True, text=True, input=input,
+                           timeout=timeout, env=full_env)
+        if check and r.returncode != 0:
+            raise AssertionError(f"berth {' '.join(args)} exited {r.returncode}:\n"
+                                 f"stdout: {r.stdout}\nstderr: {r.stderr}\nberthd log:\n{self.log()}")
+        return r
+
+    def json(self, *args):
+        return json.loads(self.berth(*args, "-o", "json").stdout)
+
+    def ps(self, env=None):
+        return self.json("ps", *(["--env", env] if env else []))
+
+    def replica(self, env, service, index=1):
+        for r in self.ps(env):
+            if r["service"] == service and r["replica"] == index:
+                return r
+        return None
+
+    def wait_state(self, env, service, pred, timeout=30, index=1, what=None):
+        def check():
+            r = self.replica(env, service, index)
+            return r if r and pred(r) else None
+        return wait_for(check, timeout=timeout, what=what or f"{env}/{service}/{index}")
+
+    # --- cleanup and leak checks ---
+    def runc_containers(self):
+        root = os.path.join(self.run_dir, "runc")
+        if not os.path.isdir(root):
+            return []
+        r = subprocess.run(["runc", "--root", root, "list", "-q"], capture_output=True, text=True)
+        return [l for l in r.stdout.split() if l]
+
+    def leftover_cgroups(self):
+        found = []
+        for base in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+            if not os.path.isdir(base):
+                continue
+            for ctrl in [base] + [os.path.join(base, d) for d in os.listdir(base)]:
+                p = os.path.join(ctrl, self.cgroup_parent)
+                if os.path.isdir(p):
+                    found += [os.path.join(p, d) for d in os.listdir(p) if os.path.isdir(os.path.join(p, d))]
+        return found
+
+    def leftover_bundles(self):
+        d = os.path.join(self.run_dir, "bundles")
+        return os.listdir(d) if os.path.isdir(d) else []
+
+    def remove_cgroup_parent(self):
+        for base in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+            if not os.path.isdir(base):
+                continue
+            for ctrl in [base] + [os.path.join(base, d) for d in os.listdir(base)]:
+                p = os.path.join(ctrl, self.cgroup_parent)
+                if os.path.isdir(p):
+                    try:
+                        os.rmdir(p)
+                    except OSError:
+                        pass
+
+    def cleanup(self):
+        """Removes everything this daemon created, even after a failed test."""
+        try:
+            if self.proc is None or self.proc.poll() is not None:
+                self.start()
+            for e in self.json("env", "ls"):
+                self.berth("env", "rm", "--volumes", e["name"], check=False)
+        except Exception as e:  # keep cleaning
+            print(f"cleanup: {e}", file=sys.stderr)
+        self.stop()
+        root = os.path.join(self.run_dir, "runc")
+        for cid in self.runc_containers():
+            subprocess.run(["runc", "--root", root, "delete", "--force", cid], capture_output=True)
+        self.remove_cgroup_parent()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def write_spec(dir_, text, name="berth.yaml"):
+    path = os.path.join(dir_, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
