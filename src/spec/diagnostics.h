@@ -50,6 +50,8 @@ class Diagnostics {
   void WarningIn(const std::string& file, Pos pos, std::string_view path, std::string message);
 
   bool has_errors() const { return !errors_.empty(); }
+  // True once further errors would be dropped: callers may skip costly messages.
+  bool saturated() const { return errors_.size() >= kMaxErrors; }
   size_t error_count() const { return errors_.size(); }
 
   // Orders both lists by position (unknown positions last), keeping discovery order

@@ -157,7 +157,7 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 }  // namespace
 
 std::string ClosestMatch(std::string_view word, std::span<const std::string_view> candidates) {
-  if (word.size() > 64) return "";
+  if (word.size() > 32) return "";
   std::string best;
   size_t best_distance = SIZE_MAX;
   for (std::string_view c : candidates) {
@@ -183,6 +183,7 @@ void CheckKeys(const YamlNode& map, std::string_view path, std::span<const KeyRu
       continue;
     }
     if (ext == Extensions::kIgnore && e.key.starts_with("x-")) continue;
+    if (d.saturated()) return;
     std::vector<std::string_view> names;
     for (const KeyRule& r : rules) names.push_back(r.key);
     std::string guess = ClosestMatch(e.key, names);

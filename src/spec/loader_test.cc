@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <random>
 
 #include "spec/loader_test_util.h"
@@ -243,10 +244,16 @@ TEST(ParamsTest, Errors) {
            "x-berth.params.p.required", "expected true or false"},
           {"undeclared with none declared", Web("", "x-berth:\n  params: {}\n"), "params", "x-berth.params",
            "unknown parameter \"x\" (declared: none)"},
+          {"value too long to check", Web("", "x-berth:\n  params:\n    p: {pattern: \"a*\"}\n"),
+           "p:", "x-berth.params.p", "cannot check parameter \"p\": value is longer than 1024 characters"},
+          {"pattern too long",
+           Web("", "x-berth:\n  params:\n    p: {pattern: " + std::string(1001, 'a') + "}\n"), "aaa",
+           "x-berth.params.p.pattern", "pattern is longer than 1000 characters"},
       },
       {TestOptions(), WithParams({{"team", "Team A"}}), WithParams({{"team", "a"}, {"size", "smallish"}}),
        WithParams({{"team", "a"}, {"colour", "red"}}), TestOptions(), TestOptions(), TestOptions(),
-       TestOptions(), TestOptions(), TestOptions(), WithParams({{"x", "1"}})});
+       TestOptions(), TestOptions(), TestOptions(), WithParams({{"x", "1"}}),
+       WithParams({{"p", std::string(1025, 'a')}}), TestOptions()});
 }
 
 TEST(ParamsTest, ValuesComeFromSetThenDefaultsThenVariables) {
@@ -439,6 +446,39 @@ TEST(HostileInputTest, BinaryGarbageAndMutationsNeverCrash) {
       EXPECT_FALSE(errors.empty());
     }
     ReferencedVariables(input);
+  }
+}
+
+// Specs near the size limit, shaped to hit anything quadratic in the loader.
+TEST(HostileInputTest, LargeSpecsLoadInLinearTime) {
+  std::string mounts = Web("    volumes:\n"), unknown = Web(""), secrets = Web("    secrets:\n"),
+              chain = "services:\n", env = Web("    environment:\n");
+  for (int i = 0; i < 30000; ++i) {
+    mounts += "      - ./a:/m" + std::to_string(i) + "\n";
+    unknown += "    k" + std::to_string(i) + ": 1\n";
+    secrets += "      - s\n";
+    env += "      - V" + std::to_string(i) + "=${X:-${Y:-$Z}}\n";
+  }
+  secrets += "x-berth: {secrets: {s: {generate: 8}}}\n";
+  for (int i = 0; i < 12000; ++i)
+    chain +=
+        "  s" + std::to_string(i) + ":\n    image: host\n    depends_on: [s" + std::to_string(i + 1) + "]\n";
+  chain += "  s12000: {image: host, depends_on: [s0]}\n";
+  struct Case {
+    const char* name;
+    const std::string& yaml;
+    bool ok;
+  };
+  for (const Case& c :
+       {Case{"30000 mounts", mounts, true}, Case{"30000 unknown keys", unknown, false},
+        Case{"30000 secret references", secrets, true}, Case{"12000 services in a cycle", chain, false},
+        Case{"30000 variables", env, true}}) {
+    ASSERT_LT(c.yaml.size(), 1u << 20) << c.name;
+    auto start = std::chrono::steady_clock::now();
+    auto r = Load(c.yaml, TestOptions());
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(r.ok(), c.ok) << c.name << ": " << r.status().message().substr(0, 300);
+    EXPECT_LT(seconds, 10.0) << c.name;
   }
 }
 

@@ -3,39 +3,19 @@
 #include <algorithm>
 #include <cctype>
 #include <exception>
-#include <regex>
 
 #include "base/names.h"
 #include "spec/fields.h"
+#include "spec/param_pattern.h"
 
 namespace berth::spec {
 namespace {
-
-constexpr size_t kMaxPatternLength = 1000;
-constexpr size_t kMaxCheckedValueLength = 1024;
-
-// Patterns are compiled for the polynomial (Thompson-NFA) executor: a hostile pattern
-// such as "(a*)*b" cannot make loading a spec take exponential time. The price is no
-// back-references, which parameter patterns do not need.
-std::optional<std::regex> CompilePattern(const std::string& pattern, Pos pos, const std::string& path,
-                                         Diagnostics& d) {
-  if (pattern.size() > kMaxPatternLength) {
-    d.Error(pos, path, "pattern is longer than " + std::to_string(kMaxPatternLength) + " characters");
-    return std::nullopt;
-  }
-  try {
-    return std::regex(pattern, std::regex::ECMAScript | std::regex_constants::__polynomial);
-  } catch (const std::exception& e) {
-    d.Error(pos, path, "invalid pattern " + Quoted(pattern) + ": " + e.what());
-  }
-  return std::nullopt;
-}
 
 struct ParamDecl {
   Param param;
   Pos pos;
   std::string path;
-  std::optional<std::regex> regex;
+  std::optional<ParamPattern> pattern;
 };
 
 std::optional<ParamDecl> ParseParam(const YamlEntry& e, const std::string& path, Diagnostics& d) {
@@ -59,8 +39,12 @@ std::optional<ParamDecl> ParseParam(const YamlEntry& e, const std::string& path,
   if (const YamlNode* v = n.Find("pattern")) {
     std::string ppath = ChildPath(decl.path, "pattern");
     if (auto pattern = ReadString(*v, ppath, d); pattern && !pattern->empty()) {
-      decl.regex = CompilePattern(*pattern, v->pos, ppath, d);
-      if (!decl.regex) return std::nullopt;
+      auto compiled = ParamPattern::Compile(*pattern);
+      if (!compiled.ok()) {
+        d.Error(v->pos, ppath, "invalid pattern " + Quoted(*pattern) + ": " + compiled.status().message());
+        return std::nullopt;
+      }
+      decl.pattern = std::move(*compiled);
       decl.param.pattern = *pattern;
     }
   }
@@ -68,25 +52,17 @@ std::optional<ParamDecl> ParseParam(const YamlEntry& e, const std::string& path,
 }
 
 void CheckParamValue(const ParamDecl& decl, const std::string& value, bool from_default, Diagnostics& d) {
-  if (!decl.regex) return;
+  if (!decl.pattern) return;
   std::string what = from_default ? "default of parameter " : "parameter ";
-  if (value.size() > kMaxCheckedValueLength) {
+  StatusOr<bool> match = decl.pattern->FullMatch(value);
+  if (!match.ok()) {
     d.Error(decl.pos, decl.path,
-            what + Quoted(decl.param.name) + " is longer than " + std::to_string(kMaxCheckedValueLength) +
-                " characters");
-    return;
-  }
-  bool match = false;
-  try {
-    match = std::regex_match(value, *decl.regex);
-  } catch (const std::exception& e) {
-    d.Error(decl.pos, decl.path, "cannot check " + what + Quoted(decl.param.name) + ": " + e.what());
-    return;
-  }
-  if (!match)
+            "cannot check " + what + Quoted(decl.param.name) + ": " + match.status().message());
+  } else if (!*match) {
     d.Error(decl.pos, decl.path,
             what + Quoted(decl.param.name) + " value " + Quoted(value) + " does not match pattern " +
                 Quoted(decl.param.pattern));
+  }
 }
 
 }  // namespace
@@ -104,7 +80,8 @@ void ParseParams(const YamlNode& root, LoadState& st) {
   }
   std::string declared;
   for (const ParamDecl& decl : decls) declared += (declared.empty() ? "" : ", ") + decl.param.name;
-  for (const auto& [name, value] : st.options.params) {
+  for (const auto& given : st.options.params) {
+    const std::string& name = given.first;
     bool known =
         std::any_of(decls.begin(), decls.end(), [&](const ParamDecl& p) { return p.param.name == name; });
     if (!known)

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <charconv>
+#include <set>
 
 #include "base/fs.h"
 #include "base/names.h"
@@ -204,11 +205,9 @@ class MountParser {
       return;
     }
     m.target = AbsolutePath("/", target);
-    for (const Mount& other : *mounts_) {
-      if (other.target == m.target) {
-        st_.diags.Error(pos, path, "two mounts at " + Quoted(m.target));
-        return;
-      }
+    if (!targets_.insert(m.target).second) {
+      st_.diags.Error(pos, path, "two mounts at " + Quoted(m.target));
+      return;
     }
     mounts_->push_back(std::move(m));
   }
@@ -216,6 +215,7 @@ class MountParser {
   const std::string& service_;
   LoadState& st_;
   std::vector<Mount>* mounts_;
+  std::set<std::string> targets_;
 };
 
 // A port number; ranges ("8000-8010") are reported as such.

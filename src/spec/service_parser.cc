@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 #include <exception>
+#include <set>
 
 #include "base/fs.h"
 #include "base/names.h"
@@ -388,8 +389,12 @@ void ParseStopSignal(const YamlNode& n, const std::string& path, LoadState& st, 
 void AddDependency(const std::string& name, Pos pos, const std::string& path, DependsOn dep, LoadState& st,
                    Service* svc, ServiceSource* source) {
   if (!st.service_names.count(name)) {
-    std::vector<std::string_view> names(st.service_names.begin(), st.service_names.end());
-    std::string guess = ClosestMatch(name, names);
+    // A suggestion costs a comparison with every service: only for specs of sane size.
+    std::string guess;
+    if (st.service_names.size() <= 1000 && !st.diags.saturated()) {
+      std::vector<std::string_view> names(st.service_names.begin(), st.service_names.end());
+      guess = ClosestMatch(name, names);
+    }
     st.diags.Error(pos, path,
                    "depends on unknown service " + Quoted(name) +
                        (guess.empty() ? "" : " (did you mean " + Quoted(guess) + "?)"));
@@ -453,6 +458,7 @@ void ParseServiceSecrets(const YamlNode& n, const std::string& path, LoadState& 
                                       {"uid", kNotSupported},
                                       {"gid", kNotSupported},
                                       {"mode", kNotSupported}};
+  std::set<std::string> seen;
   for (size_t i = 0; i < n.items.size(); ++i) {
     const YamlNode& item = n.items[i];
     std::string ipath = IndexPath(path, i);
@@ -477,7 +483,7 @@ void ParseServiceSecrets(const YamlNode& n, const std::string& path, LoadState& 
                      "undeclared secret " + Quoted(*name) + " (declare it under x-berth.secrets)");
       continue;
     }
-    if (std::find(out->begin(), out->end(), *name) == out->end()) out->push_back(*name);
+    if (seen.insert(*name).second) out->push_back(*name);
   }
 }
 
