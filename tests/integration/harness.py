@@ -87,10 +87,10 @@ class Daemon:
 
     # --- process ---
     def start(self, wait=True):
-        log = open(self.log_path, "a")
         args = [BERTHD, "--state-dir", self.state_dir, "--run-dir", self.run_dir,
                 "--runtime", self.runtime, "--cgroup-parent", self.cgroup_parent] + self.extra_args
-        self.proc = subprocess.Popen(args, stdout=log, stderr=log, start_new_session=True)
+        with open(self.log_path, "a") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=log, start_new_session=True)
         if wait:
             wait_for(lambda: self._answers(), timeout=20, what="berthd to answer")
         return self

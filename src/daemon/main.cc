@@ -1,0 +1,219 @@
+// berthd: the control plane. Owns desired and observed state (SQLite), supervises
+// replicas through the OCI runtime, and serves the API on a unix socket. Containers
+// outlive it: berthd is their subreaper and adopts them again when it restarts.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "api/handlers.h"
+#include "api/server.h"
+#include "base/fs.h"
+#include "base/reaper.h"
+#include "base/units.h"
+#include "runtime/runtime.h"
+#include "store/store.h"
+#include "supervisor/supervisor.h"
+
+#ifndef BERTH_VERSION
+#define BERTH_VERSION "0.1.0"
+#endif
+
+namespace berth {
+namespace {
+
+struct Flags {
+  std::string state_dir = "/var/lib/berth";
+  std::string run_dir = "/run/berth";
+  std::string socket;
+  std::string listen;
+  std::string token_file;
+  std::string proxy_listen = "127.0.0.1:8080";
+  std::string runtime = "runc";
+  std::string domain = "localhost";
+  std::string cgroup_parent;
+  int64_t pids_limit = 1024;
+  std::string backoff_base = "1s";
+  std::string backoff_cap = "5m";
+  std::string log_level = "info";
+  int workers = 4;
+};
+
+// Containers of different daemons (tests run several) must not share cgroup paths.
+std::string DefaultCgroupParent(const std::string& run_dir) {
+  if (run_dir == "/run/berth") return "berth";
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : run_dir) h = (h ^ c) * 1099511628211ULL;
+  char buf[32];
+  snprintf(buf, sizeof buf, "berth-%08llx", static_cast<unsigned long long>(h & 0xffffffffULL));
+  return buf;
+}
+
+// One berthd per state directory.
+StatusOr<int> LockStateDir(const std::string& state_dir) {
+  std::string path = state_dir + "/berthd.lock";
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus("open " + path);
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    auto pid = ReadFile(path);
+    close(fd);
+    return FailedPrecondition("another berthd (pid " + (pid.ok() ? *pid : std::string("?")) +
+                              ") is using state dir " + state_dir);
+  }
+  std::string pid = std::to_string(getpid());
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    close(fd);
+    return ErrnoStatus("write " + path);
+  }
+  return fd;
+}
+
+int Run(const Flags& f) {
+  auto base = ParseDuration(f.backoff_base);
+  auto cap = ParseDuration(f.backoff_cap);
+  if (!base.ok() || !cap.ok()) {
+    std::cerr << "berthd: --backoff-base/--backoff-cap: " << (!base.ok() ? base : cap).status().message() << "\n";
+    return 2;
+  }
+  std::vector<std::string> warnings;
+  std::string runtime_name = f.runtime;
+  if (geteuid() != 0 && runtime_name != "process") {
+    std::string w = "not running as root: runtime " + runtime_name +
+                    " needs root, using --runtime process (no isolation, no limits)";
+    spdlog::warn("{}", w);
+    warnings.push_back(w);
+    runtime_name = "process";
+  }
+  if (runtime_name == "process" && warnings.empty())
+    warnings.push_back("runtime process: replicas are plain processes (no isolation, no limits)");
+  std::string socket = f.socket.empty() ? f.run_dir + "/berth.sock" : f.socket;
+
+  for (const auto& d : {f.state_dir, f.run_dir}) {
+    if (Status s = MakeDirs(d, 0700); !s.ok()) {
+      spdlog::error("{}", s.message());
+      return 1;
+    }
+  }
+  auto lock = LockStateDir(f.state_dir);
+  if (!lock.ok()) {
+    spdlog::error("{}", lock.status().message());
+    return 1;
+  }
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) spdlog::warn("cannot become a subreaper: {}", strerror(errno));
+
+  std::string token;
+  if (!f.token_file.empty()) {
+    auto t = ReadFile(f.token_file);
+    if (!t.ok()) {
+      spdlog::error("--token-file: {}", t.status().message());
+      return 2;
+    }
+    token = *t;
+    while (!token.empty() && (token.back() == '\n' || token.back() == ' ')) token.pop_back();
+    if (token.size() < 16) {
+      spdlog::error("--token-file: the token must be at least 16 characters");
+      return 2;
+    }
+  }
+
+  auto store = store::OpenSqliteStore(f.state_dir + "/berth.db");
+  if (!store.ok()) {
+    spdlog::error("{}", store.status().message());
+    return 1;
+  }
+  runtime::RuntimeOptions ro;
+  ro.name = runtime_name;
+  ro.run_dir = f.run_dir;
+  ro.state_dir = f.state_dir;
+  ro.cgroup_parent = f.cgroup_parent.empty() ? DefaultCgroupParent(f.run_dir) : f.cgroup_parent;
+  auto rt = runtime::NewRuntime(ro);
+  if (!rt.ok()) {
+    spdlog::error("{}", rt.status().message());
+    return 1;
+  }
+
+  boost::asio::io_context io;
+  SystemClock clock;
+  supervisor::SupervisorOptions so;
+  so.layout = {f.state_dir, f.run_dir};
+  so.default_pids_limit = f.pids_limit;
+  so.backoff.base = *base;
+  so.backoff.cap = *cap;
+  so.worker_threads = f.workers;
+  supervisor::Supervisor sup(io, **store, **rt, clock, so);
+  if (Status s = sup.Start(); !s.ok()) {
+    spdlog::error("start: {}", s.message());
+    return 1;
+  }
+
+  api::DaemonInfo info{BERTH_VERSION, runtime_name, (*rt)->isolated(), f.state_dir, f.run_dir,
+                       f.domain,      f.proxy_listen, warnings};
+  api::Router router;
+  api::AddRoutes(router, io, sup, **store, clock, info);
+  api::ApiServer server(io, router, {socket, f.listen, token});
+  if (Status s = server.Start(); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return 1;
+  }
+  spdlog::info("berthd {} ready: socket {}, runtime {}, state {}", BERTH_VERSION, socket, runtime_name, f.state_dir);
+
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    spdlog::info("signal {}: stopping (containers keep running)", sig);
+    server.Stop();
+    sup.Shutdown();
+    io.stop();
+  });
+  io.run();
+  return 0;
+}
+
+}  // namespace
+}  // namespace berth
+
+int main(int argc, char** argv) {
+  berth::ChildReaper::Get();  // blocks SIGCHLD before any other thread exists
+  signal(SIGPIPE, SIG_IGN);
+  berth::Flags f;
+  CLI::App app{"berthd: the Berth control plane (API, supervisor, state)"};
+  app.set_version_flag("--version", BERTH_VERSION);
+  app.add_option("--state-dir", f.state_dir, "persistent state: database, volumes, secrets, logs")->capture_default_str();
+  app.add_option("--run-dir", f.run_dir, "runtime state: socket, bundles, FIFOs")->capture_default_str();
+  app.add_option("--socket", f.socket, "API unix socket (default RUN_DIR/berth.sock)");
+  app.add_option("--listen", f.listen, "also serve the API on TCP HOST:PORT (needs --token-file)");
+  app.add_option("--token-file", f.token_file, "file holding the bearer token for --listen");
+  app.add_option("--proxy-listen", f.proxy_listen, "ingress proxy address")->capture_default_str();
+  app.add_option("--runtime", f.runtime, "container runtime")
+      ->check(CLI::IsMember({"runc", "crun", "process"}))
+      ->capture_default_str();
+  app.add_option("--domain", f.domain, "routes are SERVICE.ENV.DOMAIN")->capture_default_str();
+  app.add_option("--cgroup-parent", f.cgroup_parent, "cgroup under which containers live (default derived from --run-dir)");
+  app.add_option("--pids-limit", f.pids_limit, "default pids limit per container")->check(CLI::Range(16, 1 << 22))->capture_default_str();
+  app.add_option("--backoff-base", f.backoff_base, "first restart delay")->capture_default_str();
+  app.add_option("--backoff-cap", f.backoff_cap, "longest restart delay")->capture_default_str();
+  app.add_option("--workers", f.workers, "threads for runtime calls")->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_option("--log-level", f.log_level, "debug, info, warn, error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  auto logger = spdlog::stderr_color_mt("berthd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(f.log_level));
+  return berth::Run(f);
+}

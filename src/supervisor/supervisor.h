@@ -1,0 +1,180 @@
+// Supervisor: the loop around the pure cores. It keeps every environment's desired state
+// (spec::Project + scale overrides) and every replica's observed state in the Store,
+// runs Reconcile() after each event, and carries out its actions through the Runtime on a
+// small worker pool (runc calls block for ~50-100 ms). It watches replica exits
+// (ChildReaper for its own children, pidfd for containers adopted after a restart), runs
+// health probes, captures logs, applies restart policies with backoff, and on Start()
+// adopts whatever a previous berthd left running — same PIDs, same restart counts.
+//
+// Threading: every public method must be called on the io_context's thread. Worker
+// threads only call the Runtime and post results back to that thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "runtime/runtime.h"
+#include "spec/model.h"
+#include "store/store.h"
+#include "supervisor/backoff.h"
+#include "supervisor/container_spec.h"
+#include "supervisor/health.h"
+#include "supervisor/log_sink.h"
+#include "supervisor/reconciler.h"
+#include "supervisor/restart.h"
+
+namespace berth::supervisor {
+
+struct SupervisorOptions {
+  Layout layout;
+  int64_t default_pids_limit = 1024;
+  BackoffOptions backoff;
+  int64_t log_max_bytes = 10 << 20;
+  int log_keep_files = 3;
+  int worker_threads = 4;
+  Millis stop_timeout_floor{0};  // added to stop_grace_period before the final SIGKILL wait
+};
+
+// An environment as the API shows it.
+struct EnvView {
+  store::EnvRecord rec;
+  spec::Project project;
+  std::map<std::string, int> scale;  // desired replicas per service (overrides applied)
+};
+
+class Supervisor {
+ public:
+  Supervisor(boost::asio::io_context& io, store::Store& store, runtime::Runtime& runtime, const Clock& clock,
+             SupervisorOptions options);
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  // Loads the store, adopts running containers, removes orphans, starts reconciling.
+  Status Start();
+  // Stops timers and the worker pool. Containers keep running (they outlive berthd).
+  void Shutdown();
+
+  // Creates (or, with allow_update, updates) an environment. Nothing is changed when it
+  // fails. `warnings` collects non-fatal notes.
+  Status ApplyEnv(const spec::Project& project, store::EnvRecord meta, bool allow_create, bool allow_update);
+  // Stops every replica, removes the environment; volumes and secrets only if asked.
+  void RemoveEnv(const std::string& name, bool remove_volumes, std::function<void(Status)> done);
+  // done(ok) once every wanted replica runs (and is healthy when it has a check) or has
+  // completed successfully; done(error) on a replica that will not run, or at timeout.
+  void WaitReady(const std::string& env, Millis timeout, std::function<void(Status)> done);
+  // Rolling restart of a service's replicas (one at a time).
+  Status RestartService(const std::string& env, const std::string& service);
+  // Pins a service's replica count (`berth scale`).
+  Status Scale(const std::string& env, const std::string& service, int replicas);
+
+  StatusOr<EnvView> GetEnv(const std::string& name) const;
+  std::vector<EnvView> ListEnvs() const;
+  std::vector<store::ReplicaRecord> Replicas(const std::string& env = "") const;
+  std::optional<std::string> Secret(const std::string& env, const std::string& name) const;
+
+  // Usage of every running replica, gathered on the worker pool.
+  void Stats(std::function<void(std::vector<std::pair<store::ReplicaRecord, runtime::Usage>>)> done);
+
+  // Log access: the replica's log file, and live lines.
+  struct LogSource {
+    std::string path;
+    int keep_files;
+  };
+  std::optional<LogSource> Logs(const std::string& replica_id) const;
+  int FollowLogs(const std::string& replica_id, LogSink::Follower f);  // 0 if unknown
+  void UnfollowLogs(const std::string& replica_id, int token);
+
+  // Called after any replica or environment change (route updates, waiters).
+  void OnChange(std::function<void()> f) { change_listeners_.push_back(std::move(f)); }
+
+  const Layout& layout() const { return o_.layout; }
+  runtime::Runtime& runtime() { return rt_; }
+
+ private:
+  struct Replica;
+  struct Env {
+    store::EnvRecord rec;
+    spec::Project project;
+    std::map<std::string, int> scale;  // overrides
+    bool deleting = false;
+    bool remove_volumes = false;
+    std::vector<std::function<void(Status)>> on_removed;
+  };
+  struct Waiter {
+    std::string env;
+    std::function<void(Status)> done;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+  };
+
+  // Environments
+  Status PrepareEnvFiles(const spec::Project& project, const std::string& env);
+  void FinishRemoval(const std::string& env);
+  int DesiredReplicas(const Env& env, const spec::Service& s) const;
+
+  // Reconciling
+  void Kick();
+  void ReconcileNow();
+  void Execute(const Action& a);
+
+  // Replica lifecycle (supervisor_replica.cc)
+  Replica& AddReplica(const Action& a, const Env& env, const spec::Service& svc);
+  void StartReplica(const std::string& id, bool is_restart);
+  void OnStarted(const std::string& id, uint64_t incarnation, StatusOr<runtime::ContainerState> st);
+  void WatchExit(Replica& r);
+  void OnExit(const std::string& id, uint64_t incarnation, std::optional<int> wait_status);
+  void AfterContainerGone(const std::string& id, uint64_t incarnation, ExitInfo info);
+  void StopReplica(const std::string& id, std::string reason, std::function<void()> then);
+  void Terminate(Replica& r, bool unhealthy);
+  void RemoveReplica(const std::string& id);
+  void Persist(Replica& r);
+  void Event(const std::string& kind, const store::ReplicaRecord& r, const std::string& message);
+  void EnvEvent(const std::string& kind, const std::string& env, const std::string& message);
+  const spec::Service* ServiceOf(const store::ReplicaRecord& r) const;
+
+  // Health (supervisor_health.cc)
+  void ScheduleProbe(Replica& r);
+  void RunProbe(const std::string& id, uint64_t incarnation);
+  void OnProbe(const std::string& id, uint64_t incarnation, bool ok, std::string output);
+
+  // Adoption (supervisor_adopt.cc)
+  Status Adopt();
+
+  void Changed();
+  void CheckWaiters();
+  std::optional<Status> ReadyState(const std::string& env) const;
+  double Rand01();
+
+  boost::asio::io_context& io_;
+  store::Store& store_;
+  runtime::Runtime& rt_;
+  const Clock& clock_;
+  SupervisorOptions o_;
+  BackoffPolicy backoff_;
+  boost::asio::thread_pool pool_;
+  std::map<std::string, Env> envs_;
+  std::map<std::string, std::unique_ptr<Replica>> replicas_;
+  std::vector<std::unique_ptr<Waiter>> waiters_;
+  std::vector<std::function<void()>> change_listeners_;
+  boost::asio::steady_timer wake_timer_;
+  bool kick_pending_ = false;
+  bool shut_down_ = false;
+  uint64_t next_incarnation_ = 1;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+}  // namespace berth::supervisor

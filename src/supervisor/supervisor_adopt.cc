@@ -1,0 +1,115 @@
+// Start-up after a berthd restart (or crash): take back what the previous berthd ran.
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "base/fs.h"
+#include "spec/model_json.h"
+#include "supervisor/supervisor_internal.h"
+
+namespace berth::supervisor {
+
+namespace asio = boost::asio;
+
+Status Supervisor::Adopt() {
+  BERTH_ASSIGN_OR_RETURN(auto env_recs, store_.ListEnvs());
+  for (auto& rec : env_recs) {
+    nlohmann::json j = nlohmann::json::parse(rec.spec_json, nullptr, false);
+    auto project = spec::ProjectFromJson(j);
+    if (!project.ok()) {
+      spdlog::error("environment {}: stored spec unreadable ({}); leaving it alone", rec.name,
+                    project.status().message());
+      continue;
+    }
+    Env& env = envs_[rec.name];
+    env.rec = rec;
+    env.project = std::move(*project);
+    env.deleting = rec.phase == "deleting";
+    if (auto v = store_.GetMeta("env/" + rec.name + "/delete_volumes"); v.ok() && *v) env.remove_volumes = **v == "1";
+    if (auto m = store_.ListMeta("env/" + rec.name + "/scale/"); m.ok())
+      for (const auto& [k, v] : *m) env.scale[k.substr(k.rfind('/') + 1)] = std::atoi(v.c_str());
+  }
+
+  BERTH_ASSIGN_OR_RETURN(auto states, rt_.List());
+  std::map<std::string, runtime::ContainerState> by_id;
+  for (auto& s : states) by_id[s.id] = s;
+  BERTH_ASSIGN_OR_RETURN(auto recs, store_.ListReplicas());
+
+  int adopted = 0, exited = 0;
+  TimePoint now = clock_.Now();
+  for (auto& rec : recs) {
+    auto st = by_id.find(rec.id);
+    bool have_container = st != by_id.end();
+    runtime::ContainerState cs = have_container ? st->second : runtime::ContainerState{};
+    if (have_container) by_id.erase(st);
+    if (!envs_.count(rec.env)) {
+      spdlog::warn("replica {} belongs to no environment: removing it", rec.id);
+      (void)rt_.Delete(rec.id);
+      (void)store_.DeleteReplica(rec.id);
+      continue;
+    }
+    auto r = std::make_unique<Replica>();
+    r->rec = rec;
+    r->incarnation = next_incarnation_++;
+    Replica& ref = *r;
+    replicas_[rec.id] = std::move(r);
+    ref.logs = std::make_shared<LogSink>(io_, clock_, o_.layout.FifoPath(rec.id, 'o'),
+                                         o_.layout.FifoPath(rec.id, 'e'), o_.layout.LogFile(rec.id),
+                                         o_.log_max_bytes, o_.log_keep_files);
+    if (Status s = ref.logs->Open(); !s.ok()) spdlog::warn("logs {}: {}", rec.id, s.message());
+
+    bool same_process = cs.status == runtime::ContainerStatus::kRunning &&
+                        (rec.pid == 0 || (cs.pid == rec.pid && (rec.pid_start_time == 0 ||
+                                                                cs.pid_start_time == rec.pid_start_time)));
+    if (have_container && same_process) {
+      // Still running: take it back as it is.
+      ref.rec.pid = cs.pid;
+      ref.rec.pid_start_time = cs.pid_start_time;
+      if (ref.rec.state == "starting") {
+        ref.rec.state = "running";
+        ref.rec.started_at_ms = ToUnixMillis(now);
+      }
+      Persist(ref);
+      if (const spec::Service* svc = ServiceOf(ref.rec)) {
+        ref.health = std::make_unique<HealthTracker>(svc->healthcheck, FromUnixMillis(ref.rec.started_at_ms));
+        ScheduleProbe(ref);
+      }
+      WatchExit(ref);
+      ++adopted;
+      continue;
+    }
+    if (have_container && cs.status == runtime::ContainerStatus::kCreated && rec.state == "starting") {
+      // berthd died between create and start: start it afresh, no failure counted.
+      (void)rt_.Delete(rec.id);
+      ref.rec.state = "backoff";
+      ref.rec.next_start_at_ms = 0;
+      Persist(ref);
+      continue;
+    }
+    if (have_container || rec.state == "running" || rec.state == "starting") {
+      // It ended while berthd was away; its exit status went to someone else.
+      ++exited;
+      ref.rec.pid = rec.pid == 0 ? -1 : rec.pid;  // OnExit ignores pid 0
+      asio::post(io_, [this, id = rec.id, inc = ref.incarnation] { OnExit(id, inc, std::nullopt); });
+    }
+  }
+  // Containers no record knows: created by a berthd that died before saving them.
+  for (auto& [id, cs] : by_id) {
+    spdlog::warn("removing orphaned container {}", id);
+    if (Status s = rt_.Delete(id); !s.ok()) spdlog::warn("remove orphan {}: {}", id, s.message());
+  }
+  // FIFOs of replicas that no longer exist.
+  if (auto names = ListDir(o_.layout.FifoDir()); names.ok()) {
+    for (const auto& n : *names) {
+      std::string id = n.substr(0, n.rfind('.'));
+      if (!replicas_.count(id)) unlink((o_.layout.FifoDir() + "/" + n).c_str());
+    }
+  }
+  spdlog::info("started: {} environments, {} replicas ({} adopted running, {} exited while away)", envs_.size(),
+               replicas_.size(), adopted, exited);
+  return OkStatus();
+}
+
+}  // namespace berth::supervisor

@@ -1,0 +1,313 @@
+// Replica lifecycle: create, start, watch, exit, stop, remove.
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "base/fs.h"
+#include "base/units.h"
+#include "base/reaper.h"
+#include "spec/model_json.h"
+#include "supervisor/secrets.h"
+#include "supervisor/supervisor_internal.h"
+
+namespace berth::supervisor {
+
+namespace asio = boost::asio;
+
+int SignalNumber(const std::string& name) {
+  static const std::pair<const char*, int> kSignals[] = {
+      {"SIGHUP", SIGHUP},   {"SIGINT", SIGINT},   {"SIGQUIT", SIGQUIT},   {"SIGKILL", SIGKILL},
+      {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2}, {"SIGTERM", SIGTERM},   {"SIGWINCH", SIGWINCH},
+  };
+  for (const auto& [n, v] : kSignals)
+    if (name == n) return v;
+  return SIGTERM;
+}
+
+namespace {
+
+pid_t ParentOf(pid_t pid) {
+  auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat.ok()) return 0;
+  size_t close = stat->rfind(')');
+  if (close == std::string::npos || close + 4 >= stat->size()) return 0;
+  // ") S PPID ..."
+  return static_cast<pid_t>(std::atoi(stat->c_str() + close + 4));
+}
+
+}  // namespace
+
+const spec::Service* Supervisor::ServiceOf(const store::ReplicaRecord& r) const {
+  auto e = envs_.find(r.env);
+  if (e == envs_.end()) return nullptr;
+  auto s = e->second.project.services.find(r.service);
+  return s == e->second.project.services.end() ? nullptr : &s->second;
+}
+
+void Supervisor::Persist(Replica& r) {
+  Status s = store_.PutReplica(r.rec);
+  if (!s.ok()) spdlog::error("save {}: {}", r.rec.id, s.message());
+}
+
+Supervisor::Replica& Supervisor::AddReplica(const Action& a, const Env& env, const spec::Service& svc) {
+  auto r = std::make_unique<Replica>();
+  r->rec.id = a.id;
+  r->rec.env = a.env;
+  r->rec.service = a.service;
+  r->rec.index = a.index;
+  r->rec.spec_hash = spec::ServiceHash(svc);
+  r->rec.state = "starting";
+  r->rec.health = "none";
+  (void)env;
+  Replica& ref = *r;
+  replicas_[a.id] = std::move(r);
+  return ref;
+}
+
+void Supervisor::StartReplica(const std::string& id, bool is_restart) {
+  auto it = replicas_.find(id);
+  if (it == replicas_.end()) return;
+  Replica& r = *it->second;
+  const spec::Service* svc = ServiceOf(r.rec);
+  if (!svc) return;
+  r.busy = true;
+  r.unhealthy_kill = false;
+  r.incarnation = next_incarnation_++;
+  if (is_restart) ++r.rec.restarts;
+  r.rec.state = "starting";
+  r.rec.pid = 0;
+  r.rec.pid_start_time = 0;
+  r.rec.spec_hash = spec::ServiceHash(*svc);
+  r.rec.health = svc->healthcheck.kind == spec::HealthKind::kNone ? "none" : "starting";
+
+  ReplicaContext ctx;
+  ctx.env = r.rec.env;
+  ctx.service = r.rec.service;
+  ctx.index = r.rec.index;
+  ctx.default_pids_limit = o_.default_pids_limit;
+  const Layout& layout = o_.layout;
+  std::string env = r.rec.env;
+  ctx.secret = [&layout, env](const std::string& name) { return ReadSecret(layout, env, name); };
+  auto cspec = BuildContainerSpec(*svc, ctx, o_.layout);
+  if (cspec.ok() && !r.logs) {
+    r.logs = std::make_shared<LogSink>(io_, clock_, o_.layout.FifoPath(id, 'o'), o_.layout.FifoPath(id, 'e'),
+                                       o_.layout.LogFile(id), o_.log_max_bytes, o_.log_keep_files);
+    Status s = r.logs->Open();
+    if (!s.ok()) cspec = s.WithContext("logs");
+  }
+  Persist(r);
+  uint64_t inc = r.incarnation;
+  if (!cspec.ok()) {
+    asio::post(io_, [this, id, inc, s = cspec.status()] { OnStarted(id, inc, s); });
+    return;
+  }
+  Event(is_restart ? "restart" : "start", r.rec, is_restart ? "restart " + std::to_string(r.rec.restarts) : "");
+  asio::post(pool_, [this, id, inc, c = std::move(*cspec)] {
+    StatusOr<runtime::ContainerState> result = [&]() -> StatusOr<runtime::ContainerState> {
+      Status s = rt_.Delete(id);  // a leftover of an earlier run must not block the new one
+      if (!s.ok()) return s;
+      s = rt_.Create(c);
+      if (!s.ok()) return s;
+      return rt_.Start(id);
+    }();
+    asio::post(io_, [this, id, inc, result = std::move(result)]() mutable { OnStarted(id, inc, std::move(result)); });
+  });
+}
+
+void Supervisor::OnStarted(const std::string& id, uint64_t inc, StatusOr<runtime::ContainerState> st) {
+  auto it = replicas_.find(id);
+  if (it == replicas_.end() || it->second->incarnation != inc) {
+    if (st.ok()) asio::post(pool_, [this, id] { (void)rt_.Delete(id); });
+    return;
+  }
+  Replica& r = *it->second;
+  r.busy = false;
+  if (!st.ok()) {
+    spdlog::warn("start {}: {}", id, st.status().message());
+    Event("start-failed", r.rec, st.status().message());
+    if (r.stopping) {
+      r.rec.state = "stopped";
+      auto cbs = std::move(r.after_stop);
+      for (auto& cb : cbs) cb();
+      return;
+    }
+    // A start that fails (a missing program, a runc error) is retried with backoff
+    // whatever the restart policy: it never ran, and the cause may be fixed meanwhile.
+    TimePoint now = clock_.Now();
+    r.rec.state = "backoff";
+    r.rec.consecutive_failures += 1;
+    r.rec.next_start_at_ms = ToUnixMillis(now + backoff_.Delay(r.rec.consecutive_failures, Rand01()));
+    r.rec.exit_code = -1;
+    r.rec.exit_reason = "start failed: " + st.status().message();
+    Persist(r);
+    Changed();
+    Kick();
+    return;
+  }
+  TimePoint now = clock_.Now();
+  r.rec.pid = st->pid;
+  r.rec.pid_start_time = st->pid_start_time;
+  r.rec.state = "running";
+  r.rec.started_at_ms = ToUnixMillis(now);
+  r.rec.exit_reason.clear();
+  Persist(r);
+  Event("running", r.rec, "pid " + std::to_string(st->pid));
+  if (const spec::Service* svc = ServiceOf(r.rec)) {
+    r.health = std::make_unique<HealthTracker>(svc->healthcheck, now);
+    ScheduleProbe(r);
+  }
+  WatchExit(r);
+  if (r.stopping) Terminate(r, false);
+  Changed();
+  Kick();
+}
+
+void Supervisor::WatchExit(Replica& r) {
+  std::string id = r.rec.id;
+  uint64_t inc = r.incarnation;
+  pid_t pid = r.rec.pid;
+  if (ParentOf(pid) == getpid()) {
+    ChildReaper::Get().OnExit(pid, [this, id, inc](int status) {
+      asio::post(io_, [this, id, inc, status] { OnExit(id, inc, status); });
+    });
+    return;
+  }
+  // Not our child (adopted after a restart): a pidfd becomes readable when it exits, but
+  // its exit status is not ours to collect.
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) {
+    asio::post(io_, [this, id, inc] { OnExit(id, inc, std::nullopt); });
+    return;
+  }
+  r.pidfd = std::make_unique<asio::posix::stream_descriptor>(io_, fd);
+  r.pidfd->async_wait(asio::posix::stream_descriptor::wait_read, [this, id, inc](const boost::system::error_code& ec) {
+    if (!ec) OnExit(id, inc, std::nullopt);
+  });
+}
+
+void Supervisor::OnExit(const std::string& id, uint64_t inc, std::optional<int> wait_status) {
+  auto it = replicas_.find(id);
+  if (it == replicas_.end() || it->second->incarnation != inc || it->second->rec.pid == 0) return;
+  Replica& r = *it->second;
+  if (r.probe_timer) r.probe_timer->cancel();
+  if (r.grace_timer) r.grace_timer->cancel();
+  r.pidfd.reset();
+  ExitInfo info;
+  if (wait_status) {
+    if (WIFEXITED(*wait_status)) info.exit_code = WEXITSTATUS(*wait_status);
+    if (WIFSIGNALED(*wait_status)) info.signal = WTERMSIG(*wait_status);
+  }
+  info.unhealthy = r.unhealthy_kill;
+  r.busy = true;
+  asio::post(pool_, [this, id, inc, info]() mutable {
+    // OOM is read from the container's cgroup before Delete removes it.
+    auto usage = rt_.Stats(id);
+    if (usage.ok() && usage->oom_kills > 0) info.oom_killed = true;
+    Status s = rt_.Delete(id);
+    if (!s.ok()) spdlog::warn("delete {}: {}", id, s.message());
+    asio::post(io_, [this, id, inc, info] { AfterContainerGone(id, inc, info); });
+  });
+}
+
+void Supervisor::AfterContainerGone(const std::string& id, uint64_t inc, ExitInfo info) {
+  auto it = replicas_.find(id);
+  if (it == replicas_.end() || it->second->incarnation != inc) return;
+  Replica& r = *it->second;
+  TimePoint now = clock_.Now();
+  r.busy = false;
+  r.rec.pid = 0;
+  r.rec.pid_start_time = 0;
+  r.rec.finished_at_ms = ToUnixMillis(now);
+  r.health.reset();
+  if (r.stopping) {
+    r.rec.state = "stopped";
+    r.rec.exit_reason = DescribeExit(info);
+    r.rec.health = "none";
+    Persist(r);
+    auto cbs = std::move(r.after_stop);
+    for (auto& cb : cbs) cb();
+    return;
+  }
+  const spec::Service* svc = ServiceOf(r.rec);
+  AfterExit a = DecideAfterExit(svc ? svc->restart : spec::Restart{}, backoff_, r.rec.consecutive_failures,
+                                r.rec.restarts, FromUnixMillis(r.rec.started_at_ms), info, now, Rand01());
+  r.rec.exit_code = a.exit_code;
+  r.rec.exit_reason = a.reason;
+  r.rec.consecutive_failures = a.consecutive_failures;
+  r.rec.state = a.restart ? "backoff" : "exited";
+  r.rec.next_start_at_ms = a.restart ? ToUnixMillis(a.next_start) : 0;
+  r.rec.health = info.unhealthy ? "unhealthy" : "none";
+  Persist(r);
+  Event("exit", r.rec,
+        a.reason + (a.restart ? ", restarting in " + FormatDuration(a.next_start - now) : ", not restarting"));
+  Changed();
+  Kick();
+}
+
+void Supervisor::StopReplica(const std::string& id, std::string reason, std::function<void()> then) {
+  auto it = replicas_.find(id);
+  if (it == replicas_.end()) return then();
+  Replica& r = *it->second;
+  r.after_stop.push_back(std::move(then));
+  if (r.stopping) return;
+  r.stopping = true;
+  Event("stop", r.rec, reason);
+  if (r.busy) return;  // OnStarted / AfterContainerGone finish the stop
+  if (r.rec.state == "running" && r.rec.pid > 0) return Terminate(r, false);
+  // Nothing runs: make sure no container is left, then it is stopped.
+  r.busy = true;
+  uint64_t inc = r.incarnation;
+  asio::post(pool_, [this, id, inc] {
+    Status s = rt_.Delete(id);
+    if (!s.ok()) spdlog::warn("delete {}: {}", id, s.message());
+    asio::post(io_, [this, id, inc] {
+      auto it = replicas_.find(id);
+      if (it == replicas_.end() || it->second->incarnation != inc) return;
+      Replica& r = *it->second;
+      r.busy = false;
+      r.rec.state = "stopped";
+      auto cbs = std::move(r.after_stop);
+      for (auto& cb : cbs) cb();
+    });
+  });
+}
+
+void Supervisor::Terminate(Replica& r, bool unhealthy) {
+  r.unhealthy_kill |= unhealthy;
+  const spec::Service* svc = ServiceOf(r.rec);
+  int sig = SignalNumber(svc ? svc->stop_signal : "SIGTERM");
+  Millis grace = (svc ? svc->stop_grace_period : Millis(10'000)) + o_.stop_timeout_floor;
+  std::string id = r.rec.id;
+  uint64_t inc = r.incarnation;
+  asio::post(pool_, [this, id, sig] {
+    Status s = rt_.Kill(id, sig);
+    if (!s.ok()) spdlog::warn("stop {}: {}", id, s.message());
+  });
+  r.grace_timer = std::make_unique<asio::steady_timer>(io_, grace);
+  r.grace_timer->async_wait([this, id, inc](const boost::system::error_code& ec) {
+    if (ec) return;
+    auto it = replicas_.find(id);
+    if (it == replicas_.end() || it->second->incarnation != inc || it->second->rec.pid == 0) return;
+    Event("kill", it->second->rec, "still running after the stop grace period: SIGKILL");
+    asio::post(pool_, [this, id] {
+      Status s = rt_.Kill(id, SIGKILL, true);
+      if (!s.ok()) spdlog::warn("kill {}: {}", id, s.message());
+    });
+  });
+}
+
+void Supervisor::RemoveReplica(const std::string& id) {
+  auto it = replicas_.find(id);
+  if (it == replicas_.end()) return;
+  if (it->second->logs) it->second->logs->Close();
+  Status s = store_.DeleteReplica(id);
+  if (!s.ok()) spdlog::error("remove {}: {}", id, s.message());
+  replicas_.erase(it);
+  Changed();
+}
+
+}  // namespace berth::supervisor
