@@ -93,6 +93,34 @@ std::string IndexPath(std::string_view path, size_t index) {
   return std::string(path) + "[" + std::to_string(index) + "]";
 }
 
+namespace {
+// Messages quote user text through Quoted(), but some come from shared parsers
+// (base/units.h) that embed it raw: keep every diagnostic on one line and short.
+std::string OneLine(std::string message) {
+  constexpr size_t kMaxMessage = 500;
+  std::string out;
+  for (unsigned char c : message) {
+    if (out.size() >= kMaxMessage) {
+      out += "...";
+      break;
+    }
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+}  // namespace
+
 void Diagnostics::ErrorIn(const std::string& file, Pos pos, std::string_view path, std::string message) {
   if (errors_.size() >= kMaxErrors) {
     if (!truncated_) {
@@ -102,14 +130,14 @@ void Diagnostics::ErrorIn(const std::string& file, Pos pos, std::string_view pat
     }
     return;
   }
-  errors_.push_back(
-      {Diagnostic::Severity::kError, file, pos.line, pos.column, std::string(path), std::move(message)});
+  errors_.push_back({Diagnostic::Severity::kError, file, pos.line, pos.column, OneLine(std::string(path)),
+                     OneLine(std::move(message))});
 }
 
 void Diagnostics::WarningIn(const std::string& file, Pos pos, std::string_view path, std::string message) {
   if (warnings_.size() >= kMaxErrors) return;
-  warnings_.push_back(
-      {Diagnostic::Severity::kWarning, file, pos.line, pos.column, std::string(path), std::move(message)});
+  warnings_.push_back({Diagnostic::Severity::kWarning, file, pos.line, pos.column, OneLine(std::string(path)),
+                       OneLine(std::move(message))});
 }
 
 namespace {

@@ -235,7 +235,9 @@ StatusOr<LoadResult> Load(std::string_view yaml_source, const LoadOptions& optio
   Diagnostics diags(options.file_name);
   LoadResult result;
   try {
-    if (std::optional<YamlNode> root = ParseYamlDocument(yaml_source, diags)) {
+    if (!options.base_dir.empty() && options.base_dir[0] != '/') {
+      diags.Error({}, "", "internal: LoadOptions.base_dir must be absolute, got " + Quoted(options.base_dir));
+    } else if (std::optional<YamlNode> root = ParseYamlDocument(yaml_source, diags)) {
       LoadState state(options, diags);
       LoadProject(*root, state);
       result.project = std::move(state.project);

@@ -81,6 +81,33 @@ TEST(LoadTest, StatusHoldsEveryErrorOnePerLineInFileOrder) {
   for (const Diagnostic& d : errors) EXPECT_EQ(d.severity, Diagnostic::Severity::kError);
 }
 
+TEST(LoadTest, MessagesStayOnOneLine) {
+  auto r = Load(Web("    stop_grace_period: \"5\\nx\"\n    user: [\"" + std::string(5000, 'u') +
+                    "\"]\n"
+                    "    working_dir: \"" +
+                    std::string(5000, 'w') + "\\n\"\n"),
+                TestOptions());
+  ASSERT_FALSE(r.ok());
+  std::vector<std::string> lines;
+  std::string message = r.status().message();
+  for (size_t start = 0, end; start <= message.size(); start = end + 1) {
+    end = message.find('\n', start);
+    if (end == std::string::npos) end = message.size();
+    lines.push_back(message.substr(start, end - start));
+  }
+  ASSERT_EQ(lines.size(), 3u) << message;
+  EXPECT_THAT(lines[0], HasSubstr("duration \"5\\nx\""));
+  for (const std::string& line : lines) EXPECT_LT(line.size(), 700u);
+}
+
+TEST(LoadTest, RelativeBaseDirIsAnError) {
+  LoadOptions o = TestOptions();
+  o.base_dir = "shop";
+  auto r = Load(Web(""), o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("base_dir must be absolute"));
+}
+
 TEST(LoadTest, ErrorsOutIsClearedOnSuccess) {
   std::vector<Diagnostic> errors = {Diagnostic{}};
   ASSERT_TRUE(Load(Web(""), TestOptions(), &errors).ok());
