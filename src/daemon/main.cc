@@ -46,8 +46,18 @@ struct Flags {
   std::string backoff_base = "1s";
   std::string backoff_cap = "5m";
   std::string log_level = "info";
+  std::string init_path;
   int workers = 4;
 };
+
+// berth-init ships beside berthd.
+std::string DefaultInitPath() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  std::string exe(buf, static_cast<size_t>(n));
+  return exe.substr(0, exe.rfind('/')) + "/berth-init";
+}
 
 // Containers of different daemons (tests run several) must not share cgroup paths.
 std::string DefaultCgroupParent(const std::string& run_dir) {
@@ -147,6 +157,11 @@ int Run(const Flags& f) {
   supervisor::SupervisorOptions so;
   so.layout = {f.state_dir, f.run_dir};
   so.default_pids_limit = f.pids_limit;
+  so.init_path = f.init_path.empty() ? DefaultInitPath() : f.init_path;
+  if (access(so.init_path.c_str(), X_OK) != 0) {
+    spdlog::warn("no berth-init at {}: containers run their program as PID 1", so.init_path);
+    so.init_path.clear();
+  }
   so.backoff.base = *base;
   so.backoff.cap = *cap;
   so.worker_threads = f.workers;
@@ -201,6 +216,7 @@ int main(int argc, char** argv) {
   app.add_option("--pids-limit", f.pids_limit, "default pids limit per container")->check(CLI::Range(16, 1 << 22))->capture_default_str();
   app.add_option("--backoff-base", f.backoff_base, "first restart delay")->capture_default_str();
   app.add_option("--backoff-cap", f.backoff_cap, "longest restart delay")->capture_default_str();
+  app.add_option("--init-path", f.init_path, "berth-init binary run as PID 1 in containers (default: beside berthd)");
   app.add_option("--workers", f.workers, "threads for runtime calls")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--log-level", f.log_level, "debug, info, warn, error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))

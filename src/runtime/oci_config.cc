@@ -72,6 +72,15 @@ void AddUserMounts(const ContainerSpec& spec, json& mounts) {
   for (auto& e : entries) mounts.push_back(std::move(e.mount));
 }
 
+// With an init, it is PID 1 and runs the program as its child (signals reach the
+// program's default handlers; zombies are reaped).
+json ProcessArgs(const ContainerSpec& spec) {
+  if (spec.init_path.empty()) return spec.args;
+  json args = {kInitTarget, "--"};
+  for (const auto& a : spec.args) args.push_back(a);
+  return args;
+}
+
 json Process(const OciInputs& in) {
   const ContainerSpec& spec = *in.spec;
   json caps = DefaultCapabilities();
@@ -82,7 +91,7 @@ json Process(const OciInputs& in) {
   return {
       {"terminal", false},
       {"user", user},
-      {"args", spec.args},
+      {"args", ProcessArgs(spec)},
       {"env", WithDefaultEnv(spec.env, in.user.home)},
       {"cwd", spec.working_dir.empty() ? "/" : AbsolutePath("/", spec.working_dir)},
       {"capabilities",
@@ -148,6 +157,8 @@ nlohmann::json BuildOciConfig(const OciInputs& in) {
   const ContainerSpec& spec = *in.spec;
   json mounts = SystemMounts(in.image_has_var);
   if (in.host_image) AddHostImageMounts(in, mounts);
+  if (!spec.init_path.empty())  // on /dev's tmpfs: the image is never written to
+    mounts.push_back(Mount(kInitTarget, "bind", spec.init_path, {"bind", "ro", "nosuid", "nodev"}));
   AddUserMounts(spec, mounts);
   return {
       {"ociVersion", "1.0.2"},

@@ -300,3 +300,29 @@ TEST(OciConfigTest, HostnameFromId) {
 
 }  // namespace
 }  // namespace berth::runtime
+
+namespace berth::runtime {
+namespace {
+
+TEST(OciConfigTest, InitRunsAsPid1WithTheProgramAsItsChild) {
+  ContainerSpec spec = BaseSpec();
+  spec.init_path = "/opt/berth/berth-init";
+  json c = BuildOciConfig(HostInputs(spec));
+  json want = {kInitTarget, "--", "gunicorn", "-b", "0.0.0.0:8000", "app:app"};
+  EXPECT_EQ(c["process"]["args"], want);
+  json m = MountAt(c, kInitTarget);
+  ASSERT_FALSE(m.is_null());
+  EXPECT_EQ(m["source"], "/opt/berth/berth-init");
+  EXPECT_TRUE(HasOption(m, "ro"));
+  EXPECT_FALSE(HasOption(m, "noexec"));
+  EXPECT_GT(IndexOf(c, kInitTarget), IndexOf(c, "/dev"));  // on top of /dev's tmpfs
+}
+
+TEST(OciConfigTest, NoInitNoMount) {
+  ContainerSpec spec = BaseSpec();
+  json c = BuildOciConfig(HostInputs(spec));
+  EXPECT_TRUE(MountAt(c, kInitTarget).is_null());
+}
+
+}  // namespace
+}  // namespace berth::runtime

@@ -46,12 +46,17 @@ struct ContainerSpec {
   std::vector<spec::Mount> tmpfs; // extra tmpfs mounts (type kTmpfs)
   spec::Resources limits;         // cpus, memory; pids is already defaulted by the caller (>0)
   std::string netns_path;         // empty: share the host network namespace
+  // A static init (berth-init) to run as PID 1 with args as its child; empty: args[0] is
+  // PID 1 itself. Bound read-only into the container at kInitTarget.
+  std::string init_path;
   // Where the process's stdout/stderr go. FIFOs are opened O_RDWR so the process never
   // gets SIGPIPE while berthd is away; regular files are appended to.
   std::string stdout_path;
   std::string stderr_path;
   bool operator==(const ContainerSpec&) const = default;
 };
+
+inline constexpr const char* kInitTarget = "/dev/berth-init";
 
 enum class ContainerStatus { kCreated, kRunning, kStopped };
 

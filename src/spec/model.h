@@ -132,6 +132,9 @@ struct Service {
   Concurrency concurrency;
   Scale scale;
   std::vector<std::string> secrets;  // names mounted at /run/secrets/NAME
+  // Compose `init`: run berth-init as PID 1 (signal forwarding, zombie reaping). Berth
+  // defaults it on; `init: false` runs the program as PID 1 itself.
+  bool init = true;
   bool operator==(const Service&) const = default;
 };
 

@@ -82,6 +82,7 @@ StatusOr<runtime::ContainerSpec> BuildContainerSpec(const spec::Service& s, cons
   c.limits = s.limits;
   if (c.limits.pids <= 0) c.limits.pids = ctx.default_pids_limit;
   c.netns_path = ctx.netns_path;
+  if (s.init) c.init_path = ctx.init_path;
   c.stdout_path = layout.FifoPath(c.id, 'o');
   c.stderr_path = layout.FifoPath(c.id, 'e');
   return c;

@@ -36,6 +36,7 @@ struct ReplicaContext {
   int index = 1;
   int64_t default_pids_limit = 1024;
   std::string netns_path;  // empty: host network
+  std::string init_path;   // berth-init on the host; empty: no init (process runtime)
   std::function<std::optional<std::string>(const std::string&)> secret;  // value by name
 };
 

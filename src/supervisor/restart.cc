@@ -7,6 +7,9 @@ std::string DescribeExit(const ExitInfo& e) {
   if (e.oom_killed) return "OOM-killed";
   if (e.signal) return "killed by signal " + std::to_string(e.signal);
   if (e.exit_code < 0) return "exited (status unknown)";
+  // berth-init reports a program killed by signal N as 128+N, as shells do.
+  if (e.exit_code > 128 && e.exit_code < 128 + 65)
+    return "exited " + std::to_string(e.exit_code) + " (signal " + std::to_string(e.exit_code - 128) + ")";
   return "exited " + std::to_string(e.exit_code);
 }
 

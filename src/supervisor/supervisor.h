@@ -42,6 +42,7 @@ namespace berth::supervisor {
 struct SupervisorOptions {
   Layout layout;
   int64_t default_pids_limit = 1024;
+  std::string init_path;  // berth-init for isolated runtimes; empty: none
   BackoffOptions backoff;
   int64_t log_max_bytes = 10 << 20;
   int log_keep_files = 3;
