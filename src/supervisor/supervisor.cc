@@ -79,6 +79,20 @@ Status Supervisor::PrepareEnvFiles(const spec::Project& project, const std::stri
   return OkStatus();
 }
 
+void Supervisor::SetProject(Env& env, spec::Project project) {
+  env.project = std::move(project);
+  env.hashes.clear();
+  for (const auto& [name, s] : env.project.services) env.hashes[name] = spec::ServiceHash(s);
+}
+
+const std::string& Supervisor::HashOf(const store::ReplicaRecord& r) const {
+  static const std::string kNone;
+  auto e = envs_.find(r.env);
+  if (e == envs_.end()) return kNone;
+  auto h = e->second.hashes.find(r.service);
+  return h == e->second.hashes.end() ? kNone : h->second;
+}
+
 int Supervisor::DesiredReplicas(const Env& env, const spec::Service& s) const {
   auto it = env.scale.find(s.name);
   return it != env.scale.end() ? it->second : s.replicas;
@@ -126,7 +140,7 @@ Status Supervisor::ApplyEnv(const spec::Project& project, store::EnvRecord meta,
 
   Env& env = envs_[name];
   env.rec = rec;
-  env.project = project;
+  SetProject(env, project);
   env.scale = std::move(scale);
   EnvEvent(exists ? "update" : "create", name, "generation " + std::to_string(rec.generation));
   Kick();
@@ -274,7 +288,7 @@ void Supervisor::ReconcileNow() {
   for (const auto& [name, env] : envs_) {
     if (env.deleting) continue;
     for (const auto& [sname, s] : env.project.services)
-      desired.push_back({name, sname, DesiredReplicas(env, s), spec::ServiceHash(s), s.depends_on});
+      desired.push_back({name, sname, DesiredReplicas(env, s), env.hashes.at(sname), s.depends_on});
   }
   std::vector<ObservedReplica> observed;
   for (const auto& [id, r] : replicas_) observed.push_back({r->rec, r->busy || r->stopping});
@@ -342,7 +356,7 @@ std::optional<Status> Supervisor::ReadyState(const std::string& name) const {
     for (const auto& [id, r] : replicas_) {
       const auto& rec = r->rec;
       if (rec.env != name || rec.service != sname || rec.index > want) continue;
-      if (rec.spec_hash != spec::ServiceHash(s)) continue;
+      if (rec.spec_hash != env.hashes.at(sname)) continue;
       if (rec.state == "running" && (rec.health == "healthy" || rec.health == "none")) ++ready;
       else if (rec.state == "exited" && rec.exit_code == 0) ++ready;
       else if (rec.state == "exited")

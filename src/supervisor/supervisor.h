@@ -112,6 +112,7 @@ class Supervisor {
     store::EnvRecord rec;
     spec::Project project;
     std::map<std::string, int> scale;  // overrides
+    std::map<std::string, std::string> hashes;  // ServiceHash per service, computed once
     bool deleting = false;
     bool remove_volumes = false;
     std::vector<std::function<void(Status)>> on_removed;
@@ -126,6 +127,8 @@ class Supervisor {
   Status PrepareEnvFiles(const spec::Project& project, const std::string& env);
   void FinishRemoval(const std::string& env);
   int DesiredReplicas(const Env& env, const spec::Service& s) const;
+  static void SetProject(Env& env, spec::Project project);
+  const std::string& HashOf(const store::ReplicaRecord& r) const;
 
   // Reconciling
   void Kick();

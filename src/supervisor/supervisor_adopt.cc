@@ -25,7 +25,7 @@ Status Supervisor::Adopt() {
     }
     Env& env = envs_[rec.name];
     env.rec = rec;
-    env.project = std::move(*project);
+    SetProject(env, std::move(*project));
     env.deleting = rec.phase == "deleting";
     if (auto v = store_.GetMeta("env/" + rec.name + "/delete_volumes"); v.ok() && *v) env.remove_volumes = **v == "1";
     if (auto m = store_.ListMeta("env/" + rec.name + "/scale/"); m.ok())

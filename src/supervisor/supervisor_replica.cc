@@ -59,10 +59,9 @@ Supervisor::Replica& Supervisor::AddReplica(const Action& a, const Env& env, con
   r->rec.env = a.env;
   r->rec.service = a.service;
   r->rec.index = a.index;
-  r->rec.spec_hash = spec::ServiceHash(svc);
+  r->rec.spec_hash = env.hashes.at(svc.name);
   r->rec.state = "starting";
   r->rec.health = "none";
-  (void)env;
   Replica& ref = *r;
   replicas_[a.id] = std::move(r);
   return ref;
@@ -81,7 +80,7 @@ void Supervisor::StartReplica(const std::string& id, bool is_restart) {
   r.rec.state = "starting";
   r.rec.pid = 0;
   r.rec.pid_start_time = 0;
-  r.rec.spec_hash = spec::ServiceHash(*svc);
+  r.rec.spec_hash = HashOf(r.rec);
   r.rec.health = svc->healthcheck.kind == spec::HealthKind::kNone ? "none" : "starting";
 
   ReplicaContext ctx;
