@@ -156,5 +156,44 @@ class DaemonCliTest(unittest.TestCase):
         self.assertEqual(self.d.json("env", "ls"), [])
 
 
+class TcpApiTest(unittest.TestCase):
+    """--listen serves the API on TCP, and only with the right bearer token."""
+
+    def test_token_required(self):
+        from harness import free_port
+        port = free_port()
+        d = Daemon(runtime="process")
+        token = "s3cret-token-0123456789"
+        os.makedirs(d.tmp, exist_ok=True)
+        tf = os.path.join(d.tmp, "token")
+        with open(tf, "w") as f:
+            f.write(token + "\n")
+        d.extra_args = ["--listen", f"127.0.0.1:{port}", "--token-file", tf]
+        d.start()
+        try:
+            ok = run("env", "ls", "-o", "json", env={"BERTH_HOST": f"127.0.0.1:{port}", "BERTH_TOKEN": token})
+            self.assertEqual(ok.returncode, 0, ok.stderr)
+            self.assertEqual(json.loads(ok.stdout), [])
+            bad = run("env", "ls", env={"BERTH_HOST": f"127.0.0.1:{port}", "BERTH_TOKEN": "wrong"})
+            self.assertEqual(bad.returncode, 1)
+            self.assertIn("token", bad.stderr)
+            self.assertNotIn(token, bad.stderr)
+            none = run("env", "ls", env={"BERTH_HOST": f"127.0.0.1:{port}"})
+            self.assertEqual(none.returncode, 1)
+        finally:
+            d.cleanup()
+
+    def test_listen_without_token_refuses_to_start(self):
+        from harness import free_port
+        d = Daemon(runtime="process", extra_args=["--listen", f"127.0.0.1:{free_port()}"])
+        try:
+            with self.assertRaises(AssertionError):
+                d.start()
+            self.assertIn("token", d.log())
+        finally:
+            d.stop()
+            subprocess.run(["rm", "-rf", d.tmp])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

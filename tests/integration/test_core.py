@@ -277,6 +277,8 @@ services:
         self.assertEqual([f for f in os.listdir(fifo_dir) if f.startswith("tidy.")], [])
         for pid in pids:
             self.assertFalse(os.path.exists(f"/proc/{pid}"), f"process {pid} still exists")
+        with open("/proc/self/mounts") as f:
+            self.assertNotIn(self.d.run_dir, f.read(), "no mount under the run dir is left on the host")
         self.assertEqual(self.d.ps("tidy") if False else [r for r in self.d.ps() if r["env"] == "tidy"], [])
 
 
