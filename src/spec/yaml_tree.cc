@@ -3,6 +3,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <exception>
 #include <sstream>
 #include <unordered_map>
@@ -63,13 +64,24 @@ constexpr int kMaxDocuments = 16;
 // own document loop is bounded.
 class TreeBuilder final : public YAML::EventHandler {
  public:
-  TreeBuilder(Diagnostics& diags, const YamlLimits& limits) : diags_(diags), limits_(limits) {}
+  TreeBuilder(std::string_view source, Diagnostics& diags, const YamlLimits& limits)
+      : source_(source), diags_(diags), limits_(limits) {}
 
   int content_documents() const { return content_documents_; }
   Pos second_document_pos() const { return second_document_pos_; }
   std::optional<YamlNode>& first_document() { return first_; }
 
   void OnDocumentStart(const YAML::Mark& mark) override {
+    // yaml-cpp 0.7 does not consume some stray tokens (a "," outside a flow collection)
+    // and reports an empty document before them forever: no progress is an error.
+    if (started_ && mark.pos == last_start_) {
+      size_t at = static_cast<size_t>(std::max(mark.pos, 0));
+      diags_.Error(MarkPos(mark), "",
+                   "invalid YAML: unexpected " + Quoted(source_.substr(at, at < source_.size() ? 1 : 0)));
+      throw Abort{};
+    }
+    started_ = true;
+    last_start_ = mark.pos;
     anchors_.clear();
     stack_.clear();
     root_.reset();
@@ -301,8 +313,11 @@ class TreeBuilder final : public YAML::EventHandler {
     }
   }
 
+  std::string_view source_;
   Diagnostics& diags_;
   const YamlLimits& limits_;
+  bool started_ = false;
+  int last_start_ = 0;
   size_t nodes_ = 0;
   size_t bytes_ = 0;
   std::vector<Frame> stack_;
@@ -324,7 +339,7 @@ std::optional<YamlNode> ParseYamlDocument(std::string_view source, Diagnostics& 
                     std::to_string(limits.max_bytes) + " bytes (1 MiB)");
     return std::nullopt;
   }
-  TreeBuilder builder(diags, limits);
+  TreeBuilder builder(source, diags, limits);
   try {
     std::istringstream in{std::string(source)};
     YAML::Parser parser(in);

@@ -104,6 +104,10 @@ TEST(YamlTreeTest, Errors) {
        "nesting is deeper than 64 levels"},
       {"self-referencing alias", "a: &a [*a]\n", 1, 8, "a[0]",
        "an alias may not refer to a node that contains it"},
+      // yaml-cpp's LoadAll never returns on these (found by the random-input test).
+      {"stray comma", ",", 1, 1, "", "invalid YAML: unexpected \",\""},
+      {"stray comma after a map", "{},", 1, 3, "", "invalid YAML: unexpected \",\""},
+      {"stray comma after a list", "- a\n- b\n,\n", 3, 1, "", "invalid YAML: unexpected \",\""},
       {"too many documents",
        std::string("---\n").append(100, '-').append(
            "\n---\n---\n---\n---\n---\n---\n---\n---\n---\n---\n---\n---\n---\n---\n---\n---\n---\n"),
