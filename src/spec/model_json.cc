@@ -113,6 +113,7 @@ json ToJson(const Service& s) {
         {"idle_ms", s.scale.idle.count()},
         {"target_utilization", s.scale.target_utilization}}},
       {"secrets", s.secrets},
+      {"init", s.init},
   };
   if (s.expose)
     j["expose"] = {
@@ -366,7 +367,7 @@ Status ReadService(const json& j, const std::string& path, Service* s) {
         .Double("target_utilization", &s->scale.target_utilization)
         .status();
   });
-  r.StrList("secrets", &s->secrets);
+  r.StrList("secrets", &s->secrets).Bool("init", &s->init);
   BERTH_RETURN_IF_ERROR(r.status());
   return CheckName(ValidateServiceName(s->name), ChildPath(path, "name"));
 }

@@ -51,6 +51,7 @@ Project Maximal() {
   s.concurrency = {10, 100, Millis(5'000)};
   s.scale = {1, 4, Millis(120'000), 0.65};
   s.secrets = {"db", "external"};
+  s.init = false;
   p.services["api"] = s;
   Service db;
   db.name = "db";
@@ -125,6 +126,7 @@ TEST(ModelJsonTest, UnitsAreMillisecondsAndBytes) {
   EXPECT_EQ(api["mounts"][2]["tmpfs_size_bytes"], 64 << 20);
   EXPECT_EQ(api["healthcheck"]["kind"], "http");
   EXPECT_EQ(api["restart"]["policy"], "on-failure");
+  EXPECT_EQ(api["init"], false);
   EXPECT_EQ(api["depends_on"][0]["condition"], "service_healthy");
   EXPECT_EQ(j["services"]["db"]["expose"], nullptr);
   EXPECT_EQ(j["quota"]["memory_bytes"], 8ll << 30);
@@ -176,6 +178,7 @@ TEST(ModelJsonTest, WrongTypesNameTheField) {
        "services.api.depends_on[0].condition\": unknown value"},
       {"/services/api/scale/target_utilization", true,
        "services.api.scale.target_utilization\": expected a number"},
+      {"/services/api/init", "no", "field \"services.api.init\": expected a boolean, got string"},
       {"/services/api/name", "other", "field \"services.api.name\": \"other\" differs from its key"},
       {"/volumes/data/labels", json::array(), "field \"volumes.data.labels\": expected an object of strings"},
       {"/volumes/-bad", json::object(), "field \"volumes.-bad\": volume name \"-bad\" is invalid"},
@@ -207,7 +210,7 @@ TEST(ModelYamlTest, UsesHumanUnits) {
   for (const char* want :
        {"memory: 768MiB", "interval: 1.5s", "stop_grace_period: 1m30.5s", "queue_timeout: 5s", "idle: 2m",
         "size: 64MiB", "memory: 8GiB", "restart: on-failure:4", "memory: 1000B",
-        "test: [HTTP, \"http://localhost:8000/health?deep=1\"]"}) {
+        "test: [HTTP, \"http://localhost:8000/health?deep=1\"]", "init: false"}) {
     EXPECT_THAT(yaml, HasSubstr(want)) << yaml;
   }
 }
@@ -228,7 +231,7 @@ TEST(HashTest, StableHexOverTheCanonicalJson) {
   EXPECT_THAT(ServiceHash(s), MatchesRegex("[0-9a-f]{16}"));
   // Pinned: the hash of a service must not change between builds or releases unless
   // its JSON form changes (that would restart every replica on upgrade).
-  EXPECT_EQ(ServiceHash(s), "d863757565946c27");
+  EXPECT_EQ(ServiceHash(s), "0220fe8d9028deab");
   EXPECT_EQ(ServiceHash(s), ServiceHash(*ServiceFromJson(ToJson(s))));
   Service other = s;
   EXPECT_EQ(ServiceHash(other), ServiceHash(s));

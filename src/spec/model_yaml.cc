@@ -241,6 +241,7 @@ void ServiceYaml(YAML::Emitter& out, const Service& s) {
     out << YAML::EndSeq;
   }
   if (!s.secrets.empty()) List(out, "secrets", s.secrets);
+  if (!s.init) Key(out, "init"), out << false;
   Extensions(out, s);
   out << YAML::EndMap;
 }

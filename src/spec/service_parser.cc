@@ -37,6 +37,7 @@ constexpr KeyRule kServiceKeys[] = {
     {"labels"},
     {"ports"},
     {"secrets"},
+    {"init"},
     {"x-berth"},
     {"build", "is not supported by berth and is ignored: services run image: host or rootfs:/path"},
     {"expose", "is not supported by berth and is ignored; use x-berth.expose: {port: N} for HTTP services"},
@@ -69,7 +70,6 @@ constexpr KeyRule kServiceKeys[] = {
     {"stdin_open", kNotSupported},
     {"platform", kNotSupported},
     {"pull_policy", kNotSupported},
-    {"init", kNotSupported},
     {"ulimits", kNotSupported},
     {"sysctls", kNotSupported},
     {"security_opt", kNotSupported},
@@ -563,6 +563,7 @@ Service ParseService(const YamlEntry& entry, LoadState& st, ServiceSource* sourc
     ParsePorts(e->value, sub("ports"), st, &svc.ports);
   }
   if (auto* v = field("secrets")) ParseServiceSecrets(*v, sub("secrets"), st, &svc.secrets);
+  if (auto* v = field("init")) svc.init = ReadBool(*v, sub("init"), st.diags).value_or(true);
   bool has_scale = false;
   if (auto* v = field("x-berth")) ParseServiceExtensions(*v, sub("x-berth"), st, &svc, &has_scale);
   ReconcileReplicas(deploy, has_scale, st, &svc);

@@ -281,6 +281,12 @@ TEST(ServiceTest, LabelsUserWorkingDir) {
   EXPECT_EQ(l.user, "1000");
 }
 
+TEST(ServiceTest, Init) {
+  EXPECT_TRUE(LoadWeb(Web("")).init);  // Berth runs berth-init as PID 1 unless told not to
+  EXPECT_TRUE(LoadWeb(Web("    init: true\n")).init);
+  EXPECT_FALSE(LoadWeb(Web("    init: false\n")).init);
+}
+
 TEST(ServiceTest, Ports) {
   Service s =
       LoadWeb(Web("    ports:\n"
