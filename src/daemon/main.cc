@@ -21,6 +21,7 @@
 #include "base/fs.h"
 #include "base/reaper.h"
 #include "base/units.h"
+#include "network/network.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
 #include "supervisor/supervisor.h"
@@ -47,8 +48,18 @@ struct Flags {
   std::string backoff_cap = "5m";
   std::string log_level = "info";
   std::string init_path;
+  std::string subnet_pool = "10.89.0.0/16";
+  int subnet_prefix = 24;
+  std::string cni_path = "/usr/lib/cni";
+  bool no_network = false;
   int workers = 4;
 };
+
+uint64_t Fnv64(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
 
 // berth-init ships beside berthd.
 std::string DefaultInitPath() {
@@ -62,8 +73,7 @@ std::string DefaultInitPath() {
 // Containers of different daemons (tests run several) must not share cgroup paths.
 std::string DefaultCgroupParent(const std::string& run_dir) {
   if (run_dir == "/run/berth") return "berth";
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : run_dir) h = (h ^ c) * 1099511628211ULL;
+  uint64_t h = Fnv64(run_dir);
   char buf[32];
   snprintf(buf, sizeof buf, "berth-%08llx", static_cast<unsigned long long>(h & 0xffffffffULL));
   return buf;
@@ -152,6 +162,24 @@ int Run(const Flags& f) {
     return 1;
   }
 
+  std::unique_ptr<network::Network> net;
+  if ((*rt)->isolated() && !f.no_network) {
+    auto pool = network::Cidr::Parse(f.subnet_pool);
+    if (!pool.ok()) {
+      spdlog::error("--subnet-pool: {}", pool.status().message());
+      return 2;
+    }
+    network::NetworkOptions no;
+    no.run_dir = f.run_dir;
+    no.cni_path = f.cni_path;
+    char inst[8];
+    snprintf(inst, sizeof inst, "%04llx", static_cast<unsigned long long>(Fnv64(f.run_dir) & 0xffff));
+    no.instance = inst;
+    size_t colon = f.proxy_listen.rfind(':');
+    no.ingress_port = colon == std::string::npos ? 8080 : std::atoi(f.proxy_listen.c_str() + colon + 1);
+    net = std::make_unique<network::Network>(no);
+  }
+
   boost::asio::io_context io;
   SystemClock clock;
   supervisor::SupervisorOptions so;
@@ -165,6 +193,9 @@ int Run(const Flags& f) {
   so.backoff.base = *base;
   so.backoff.cap = *cap;
   so.worker_threads = f.workers;
+  so.network = net.get();
+  so.subnet_pool = f.subnet_pool;
+  so.subnet_prefix = f.subnet_prefix;
   supervisor::Supervisor sup(io, **store, **rt, clock, so);
   if (Status s = sup.Start(); !s.ok()) {
     spdlog::error("start: {}", s.message());
@@ -217,6 +248,12 @@ int main(int argc, char** argv) {
   app.add_option("--backoff-base", f.backoff_base, "first restart delay")->capture_default_str();
   app.add_option("--backoff-cap", f.backoff_cap, "longest restart delay")->capture_default_str();
   app.add_option("--init-path", f.init_path, "berth-init binary run as PID 1 in containers (default: beside berthd)");
+  app.add_option("--subnet-pool", f.subnet_pool, "addresses for environment networks")->capture_default_str();
+  app.add_option("--subnet-size", f.subnet_prefix, "prefix length of each environment's subnet")
+      ->check(CLI::Range(16, 28))
+      ->capture_default_str();
+  app.add_option("--cni-path", f.cni_path, "directory of the CNI plugins")->capture_default_str();
+  app.add_flag("--no-network", f.no_network, "replicas share the host network (no per-environment networks)");
   app.add_option("--workers", f.workers, "threads for runtime calls")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--log-level", f.log_level, "debug, info, warn, error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))

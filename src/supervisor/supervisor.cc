@@ -6,6 +6,7 @@
 
 #include "base/fs.h"
 #include "base/units.h"
+#include "network/hosts.h"
 #include "spec/model_json.h"
 #include "supervisor/secrets.h"
 #include "supervisor/supervisor_internal.h"
@@ -17,6 +18,7 @@ namespace asio = boost::asio;
 namespace {
 std::string ScaleKey(const std::string& env, const std::string& svc) { return "env/" + env + "/scale/" + svc; }
 std::string DeleteVolumesKey(const std::string& env) { return "env/" + env + "/delete_volumes"; }
+std::string SubnetKey(const std::string& env) { return "env/" + env + "/subnet"; }
 }  // namespace
 
 Supervisor::Supervisor(asio::io_context& io, store::Store& store, runtime::Runtime& runtime, const Clock& clock,
@@ -115,6 +117,13 @@ Status Supervisor::ApplyEnv(const spec::Project& project, store::EnvRecord meta,
   }
   Status prep = PrepareEnvFiles(project, name);
   if (!prep.ok()) return prep.WithContext("prepare environment " + name);
+  std::optional<network::Cidr> subnet;
+  if (o_.network) {
+    auto s = exists && it->second.subnet ? StatusOr<network::Cidr>(*it->second.subnet) : AllocateSubnet(name);
+    if (!s.ok()) return s.status().WithContext("network for " + name);
+    subnet = *s;
+    if (Status n = o_.network->PrepareEnv(name); !n.ok()) return n.WithContext("network for " + name);
+  }
 
   int64_t now = ToUnixMillis(clock_.Now());
   store::EnvRecord rec = std::move(meta);
@@ -128,6 +137,7 @@ Status Supervisor::ApplyEnv(const spec::Project& project, store::EnvRecord meta,
   // Scale pins of services that no longer exist are dropped with the update.
   store::Batch batch;
   batch.Put(rec);
+  if (subnet) batch.SetMeta(SubnetKey(name), subnet->ToString());
   std::map<std::string, int> scale;
   if (exists) {
     for (const auto& [svc, n] : it->second.scale) {
@@ -142,10 +152,29 @@ Status Supervisor::ApplyEnv(const spec::Project& project, store::EnvRecord meta,
   env.rec = rec;
   SetProject(env, project);
   env.scale = std::move(scale);
+  env.subnet = subnet;
   EnvEvent(exists ? "update" : "create", name, "generation " + std::to_string(rec.generation));
   Kick();
   Changed();
   return OkStatus();
+}
+
+StatusOr<network::Cidr> Supervisor::AllocateSubnet(const std::string& env) {
+  (void)env;
+  BERTH_ASSIGN_OR_RETURN(network::Cidr pool, network::Cidr::Parse(o_.subnet_pool));
+  std::set<network::Cidr> used;
+  for (const auto& [name, e] : envs_)
+    if (e.subnet) used.insert(*e.subnet);
+  return network::AllocateSubnet(pool, o_.subnet_prefix, used);
+}
+
+void Supervisor::UpdateHosts(const std::string& env) {
+  if (!o_.network || !envs_.count(env)) return;
+  std::vector<network::HostEntry> entries;
+  for (const auto& [id, r] : replicas_)
+    if (r->rec.env == env && !r->rec.ip.empty()) entries.push_back({r->rec.ip, r->rec.service, r->rec.index});
+  Status s = network::WriteInPlace(o_.network->HostsPath(env), network::HostsFileContent(entries));
+  if (!s.ok()) spdlog::warn("hosts of {}: {}", env, s.message());
 }
 
 void Supervisor::RemoveEnv(const std::string& name, bool remove_volumes, std::function<void(Status)> done) {
@@ -167,6 +196,15 @@ void Supervisor::RemoveEnv(const std::string& name, bool remove_volumes, std::fu
 void Supervisor::FinishRemoval(const std::string& name) {
   auto it = envs_.find(name);
   if (it == envs_.end()) return;
+  if (o_.network && !it->second.removing_network) {
+    it->second.removing_network = true;
+    asio::post(pool_, [this, name] {
+      Status s = o_.network->RemoveEnv(name);
+      if (!s.ok()) spdlog::warn("{}", s.message());
+      asio::post(io_, [this, name] { FinishRemoval(name); });
+    });
+    return;
+  }
   Env env = std::move(it->second);
   envs_.erase(it);
   Status s = RemoveAll(o_.layout.LogsDir(name));
@@ -303,7 +341,8 @@ void Supervisor::ReconcileNow() {
     for (const auto& [id, r] : replicas_) any |= r->rec.env == name;
     if (!any) finished.push_back(name);
   }
-  for (const auto& name : finished) FinishRemoval(name);
+  for (const auto& name : finished)
+    if (!envs_.at(name).removing_network) FinishRemoval(name);
 
   if (plan.wake_at) {
     auto delay = *plan.wake_at - clock_.Now();

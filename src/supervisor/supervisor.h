@@ -27,6 +27,8 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "network/network.h"
+#include "network/subnet.h"
 #include "runtime/runtime.h"
 #include "spec/model.h"
 #include "store/store.h"
@@ -43,6 +45,10 @@ struct SupervisorOptions {
   Layout layout;
   int64_t default_pids_limit = 1024;
   std::string init_path;  // berth-init for isolated runtimes; empty: none
+  // Per-environment networks (isolated runtimes). Null: replicas share the host network.
+  network::Network* network = nullptr;
+  std::string subnet_pool = "10.89.0.0/16";
+  int subnet_prefix = 24;
   BackoffOptions backoff;
   int64_t log_max_bytes = 10 << 20;
   int log_keep_files = 3;
@@ -113,7 +119,9 @@ class Supervisor {
     spec::Project project;
     std::map<std::string, int> scale;  // overrides
     std::map<std::string, std::string> hashes;  // ServiceHash per service, computed once
+    std::optional<network::Cidr> subnet;        // with a network: allocated once, kept in the store
     bool deleting = false;
+    bool removing_network = false;
     bool remove_volumes = false;
     std::vector<std::function<void(Status)>> on_removed;
   };
@@ -145,6 +153,9 @@ class Supervisor {
   void StopReplica(const std::string& id, std::string reason, std::function<void()> then);
   void Terminate(Replica& r, bool unhealthy);
   void RemoveReplica(const std::string& id);
+  void ForgetReplica(const std::string& id);
+  void UpdateHosts(const std::string& env);
+  StatusOr<network::Cidr> AllocateSubnet(const std::string& env);
   void Persist(Replica& r);
   void Event(const std::string& kind, const store::ReplicaRecord& r, const std::string& message);
   void EnvEvent(const std::string& kind, const std::string& env, const std::string& message);

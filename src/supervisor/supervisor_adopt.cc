@@ -30,6 +30,20 @@ Status Supervisor::Adopt() {
     if (auto v = store_.GetMeta("env/" + rec.name + "/delete_volumes"); v.ok() && *v) env.remove_volumes = **v == "1";
     if (auto m = store_.ListMeta("env/" + rec.name + "/scale/"); m.ok())
       for (const auto& [k, v] : *m) env.scale[k.substr(k.rfind('/') + 1)] = std::atoi(v.c_str());
+    if (auto v = store_.GetMeta("env/" + rec.name + "/subnet"); v.ok() && *v) {
+      if (auto c = network::Cidr::Parse(**v); c.ok()) env.subnet = *c;
+    }
+    if (o_.network && !env.subnet && !env.deleting) {
+      // Stored before networks existed (or by a process-runtime berthd): allocate now.
+      auto s = AllocateSubnet(rec.name);
+      if (s.ok()) {
+        env.subnet = *s;
+        (void)store_.PutMeta("env/" + rec.name + "/subnet", s->ToString());
+      }
+    }
+    if (o_.network && !env.deleting) {
+      if (Status s = o_.network->PrepareEnv(rec.name); !s.ok()) spdlog::warn("network of {}: {}", rec.name, s.message());
+    }
   }
 
   BERTH_ASSIGN_OR_RETURN(auto states, rt_.List());
@@ -99,6 +113,13 @@ Status Supervisor::Adopt() {
   for (auto& [id, cs] : by_id) {
     spdlog::warn("removing orphaned container {}", id);
     if (Status s = rt_.Delete(id); !s.ok()) spdlog::warn("remove orphan {}: {}", id, s.message());
+  }
+  if (o_.network) {
+    std::set<std::string> env_names, ids;
+    for (const auto& [name, e] : envs_) env_names.insert(name);
+    for (const auto& [id, r] : replicas_) ids.insert(id);
+    if (Status s = o_.network->CleanupOrphans(env_names, ids); !s.ok()) spdlog::warn("network cleanup: {}", s.message());
+    for (const auto& name : env_names) UpdateHosts(name);
   }
   // FIFOs of replicas that no longer exist.
   if (auto names = ListDir(o_.layout.FifoDir()); names.ok()) {

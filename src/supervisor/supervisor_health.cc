@@ -59,10 +59,10 @@ void Supervisor::OnProbe(const std::string& id, uint64_t inc, bool ok, std::stri
   if (it == replicas_.end() || it->second->incarnation != inc || !it->second->health) return;
   Replica& r = *it->second;
   if (r.rec.state != "running") return;
-  Health before = r.health->status();
   if (detail.size() > 300) detail.resize(300);
   Health after = r.health->Record(ok, clock_.Now(), detail);
-  if (after != before) {
+  // Compared with the record, not the tracker: an adopted replica keeps its status.
+  if (HealthName(after) != r.rec.health && !(after == Health::kStarting && r.rec.health == "healthy")) {
     r.rec.health = HealthName(after);
     Persist(r);
     Event("health", r.rec, std::string(HealthName(after)) + (ok ? "" : ": " + detail));

@@ -92,7 +92,17 @@ void Supervisor::StartReplica(const std::string& id, bool is_restart) {
   const Layout& layout = o_.layout;
   std::string env = r.rec.env;
   ctx.secret = [&layout, env](const std::string& name) { return ReadSecret(layout, env, name); };
+  std::optional<network::Cidr> subnet;
+  if (o_.network) {
+    subnet = envs_.at(env).subnet;
+    ctx.netns_path = o_.network->NetnsPath(id);
+  }
   auto cspec = BuildContainerSpec(*svc, ctx, o_.layout);
+  if (cspec.ok() && o_.network) {
+    cspec->binds.push_back({o_.network->HostsPath(env), "/etc/hosts", true});
+    cspec->binds.push_back({o_.network->ResolvConfPath(env), "/etc/resolv.conf", true});
+  }
+  if (cspec.ok() && o_.network && !subnet) cspec = FailedPrecondition("environment " + env + " has no subnet");
   if (cspec.ok() && !r.logs) {
     r.logs = std::make_shared<LogSink>(io_, clock_, o_.layout.FifoPath(id, 'o'), o_.layout.FifoPath(id, 'e'),
                                        o_.layout.LogFile(id), o_.log_max_bytes, o_.log_keep_files);
@@ -106,15 +116,29 @@ void Supervisor::StartReplica(const std::string& id, bool is_restart) {
     return;
   }
   Event(is_restart ? "restart" : "start", r.rec, is_restart ? "restart " + std::to_string(r.rec.restarts) : "");
-  asio::post(pool_, [this, id, inc, c = std::move(*cspec)] {
+  asio::post(pool_, [this, id, inc, env, subnet, c = std::move(*cspec)] {
+    std::string ip;
     StatusOr<runtime::ContainerState> result = [&]() -> StatusOr<runtime::ContainerState> {
+      if (o_.network) {
+        // The namespace outlives container restarts: a replica keeps its address.
+        auto att = o_.network->Attach(env, *subnet, id);
+        if (!att.ok()) return att.status();
+        ip = att->ip;
+      }
       Status s = rt_.Delete(id);  // a leftover of an earlier run must not block the new one
       if (!s.ok()) return s;
       s = rt_.Create(c);
       if (!s.ok()) return s;
       return rt_.Start(id);
     }();
-    asio::post(io_, [this, id, inc, result = std::move(result)]() mutable { OnStarted(id, inc, std::move(result)); });
+    asio::post(io_, [this, id, inc, ip, result = std::move(result)]() mutable {
+      auto it = replicas_.find(id);
+      if (!ip.empty() && it != replicas_.end() && it->second->rec.ip != ip) {
+        it->second->rec.ip = ip;
+        UpdateHosts(it->second->rec.env);
+      }
+      OnStarted(id, inc, std::move(result));
+    });
   });
 }
 
@@ -303,11 +327,28 @@ void Supervisor::Terminate(Replica& r, bool unhealthy) {
 void Supervisor::RemoveReplica(const std::string& id) {
   auto it = replicas_.find(id);
   if (it == replicas_.end()) return;
+  if (!o_.network) return ForgetReplica(id);
+  Replica& r = *it->second;
+  r.busy = true;
+  std::string env = r.rec.env;
+  asio::post(pool_, [this, id, env] {
+    Status s = o_.network->Detach(env, id);
+    if (!s.ok()) spdlog::warn("{}", s.message());
+    asio::post(io_, [this, id] { ForgetReplica(id); });
+  });
+}
+
+void Supervisor::ForgetReplica(const std::string& id) {
+  auto it = replicas_.find(id);
+  if (it == replicas_.end()) return;
+  std::string env = it->second->rec.env;
   if (it->second->logs) it->second->logs->Close();
   Status s = store_.DeleteReplica(id);
   if (!s.ok()) spdlog::error("remove {}: {}", id, s.message());
   replicas_.erase(it);
+  UpdateHosts(env);
   Changed();
+  Kick();
 }
 
 }  // namespace berth::supervisor

@@ -43,10 +43,8 @@ class CoreTest(unittest.TestCase):
 
     # ------------------------------------------------------------------------------
     def test_hello_example_up_ps_logs(self):
-        port = free_port()
-        env = {"HELLO_PORT": str(port)}
-        self.d.berth("up", "-f", os.path.join(EXAMPLES, "hello", "berth.yaml"), "--env", "hello-it", "--wait",
-                     env=env)
+        port = 8000  # inside the environment's own network
+        self.d.berth("up", "-f", os.path.join(EXAMPLES, "hello", "berth.yaml"), "--env", "hello-it", "--wait")
         rows = {r["service"]: r for r in self.d.ps("hello-it")}
         self.assertEqual(set(rows), {"web", "worker"})
         for r in rows.values():
@@ -55,7 +53,10 @@ class CoreTest(unittest.TestCase):
             self.assertEqual(r["state"], "running")
             self.assertGreater(r["pid"], 0)
         self.assertEqual(rows["web"]["health"], "healthy")
-        status, body = http_get(port)
+        web_ip = rows["web"]["ip"]
+        self.assertRegex(web_ip, r"^10\.89\.")
+        self.assertNotEqual(web_ip, rows["worker"]["ip"])
+        status, body = http_get(port, host=web_ip)
         self.assertEqual(status, 200, body)
         self.assertIn("hello from berth", body)
         # The worker started only after web was healthy (depends_on: service_healthy).
@@ -71,7 +72,7 @@ class CoreTest(unittest.TestCase):
                                   stdout=subprocess.PIPE, text=True, env=self.client_env())
         try:
             time.sleep(0.5)
-            http_get(port, "/followed")
+            http_get(port, "/followed", host=web_ip)
             import select
             ready, _, _ = select.select([follow.stdout], [], [], 10)
             self.assertTrue(ready, "logs -f printed nothing within 10s")
@@ -177,7 +178,7 @@ services:
     deploy: {{resources: {{limits: {{pids: 64}}}}}}
   web:
     image: host
-    command: ["python3", "-m", "http.server", "{port}", "--bind", "127.0.0.1"]
+    command: ["python3", "-m", "http.server", "{port}"]
     healthcheck: {{test: ["TCP", "{port}"], interval: 1s, start_period: 10s, start_interval: 100ms}}
 """)
         self.d.berth("env", "create", "-f", path, "--wait")
@@ -185,7 +186,7 @@ services:
         stats = {s["id"]: s for s in self.d.json("stats", "--env", "bomb")}
         self.assertLessEqual(stats["bomb.bomb.1"]["pids"], 64)
         self.assertGreaterEqual(stats["bomb.bomb.1"]["pids"], 32)  # it really tried
-        status, _ = http_get(port)
+        status, _ = http_get(port, host=self.d.replica("bomb", "web")["ip"])
         self.assertEqual(status, 200)
         self.d.berth("env", "rm", "bomb")
 
@@ -301,7 +302,7 @@ name: sturdy
 services:
   web:
     image: host
-    command: ["python3", "-m", "http.server", "{port}", "--bind", "127.0.0.1"]
+    command: ["python3", "-m", "http.server", "{port}"]
     healthcheck: {{test: ["HTTP", "http://localhost:{port}/"], interval: 500ms, start_period: 10s, start_interval: 100ms}}
     restart: always
   worker:
@@ -315,9 +316,10 @@ services:
             return {r["id"]: (r["pid"], r["restarts"], r["state"]) for r in self.d.ps("sturdy")}
         before = snapshot()
         self.assertEqual(len(before), 3)
+        web_ip = self.d.replica("sturdy", "web")["ip"]
         for i in range(5):
             self.d.kill9()
-            self.assertEqual(http_get(port)[0], 200, "the service keeps serving while berthd is down")
+            self.assertEqual(http_get(port, host=web_ip)[0], 200, "the service keeps serving while berthd is down")
             self.d.start()
             self.assertEqual(snapshot(), before, f"after kill -9 #{i + 1}")
             self.assertEqual(sorted(self.d.runc_containers()), sorted(before), "no duplicate containers")

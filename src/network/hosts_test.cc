@@ -1,0 +1,63 @@
+#include "network/hosts.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include "base/fs.h"
+#include "network/network.h"
+
+namespace berth::network {
+namespace {
+
+TEST(Hosts, ServicesAndReplicasSorted) {
+  std::string h = HostsFileContent({{"10.89.0.3", "web", 2}, {"10.89.0.4", "db", 1}, {"10.89.0.2", "web", 1},
+                                    {"", "api", 1}});
+  EXPECT_NE(h.find("127.0.0.1\tlocalhost\n"), std::string::npos);
+  size_t db = h.find("10.89.0.4\tdb db-1\n"), w1 = h.find("10.89.0.2\tweb web-1\n"),
+         w2 = h.find("10.89.0.3\tweb web-2\n");
+  ASSERT_NE(db, std::string::npos);
+  ASSERT_NE(w1, std::string::npos);
+  ASSERT_NE(w2, std::string::npos);
+  EXPECT_LT(db, w1);
+  EXPECT_LT(w1, w2);
+  EXPECT_EQ(h.find("api"), std::string::npos);  // no address yet: no line
+}
+
+TEST(ResolvConf, DropsLoopbackServers) {
+  std::string r = ResolvConfContent("nameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch example.org\noptions edns0\n");
+  EXPECT_EQ(r.find("127.0.0.53"), std::string::npos);
+  EXPECT_NE(r.find("nameserver 10.0.0.2\n"), std::string::npos);
+  EXPECT_NE(r.find("search example.org\n"), std::string::npos);
+  EXPECT_NE(r.find("options edns0\n"), std::string::npos);
+  EXPECT_NE(ResolvConfContent("nameserver 127.0.0.1\n").find("no name server"), std::string::npos);
+}
+
+TEST(WriteInPlace, KeepsTheInode) {
+  char tmpl[] = "/tmp/berth-hosts-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string p = std::string(tmpl) + "/hosts";
+  ASSERT_TRUE(WriteInPlace(p, "a long first version\n").ok());
+  struct stat a, b;
+  ASSERT_EQ(stat(p.c_str(), &a), 0);
+  ASSERT_TRUE(WriteInPlace(p, "short\n").ok());
+  ASSERT_EQ(stat(p.c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino);
+  EXPECT_EQ(*ReadFile(p), "short\n");
+  ASSERT_TRUE(RemoveAll(tmpl).ok());
+}
+
+TEST(NetworkNames, BridgeFitsAndDiffers) {
+  Network a({.run_dir = "/run/x", .instance = "1a2b"});
+  Network b({.run_dir = "/run/y", .instance = "3c4d"});
+  std::string long_env(32, 'e');
+  EXPECT_EQ(a.BridgeName(long_env).size(), 14u);  // interface names: at most 15
+  EXPECT_NE(a.BridgeName("alice"), a.BridgeName("bob"));
+  EXPECT_NE(a.BridgeName("alice"), b.BridgeName("alice"));
+  EXPECT_EQ(a.BridgeName("alice").rfind("bt1a2b", 0), 0u);
+  EXPECT_EQ(a.NetnsPath("alice.db.1"), "/run/x/netns/alice.db.1");
+}
+
+}  // namespace
+}  // namespace berth::network
