@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <exception>
 
 #include "base/names.h"
 #include "spec/fields.h"

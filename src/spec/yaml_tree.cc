@@ -85,7 +85,6 @@ class TreeBuilder final : public YAML::EventHandler {
     anchors_.clear();
     stack_.clear();
     root_.reset();
-    document_pos_ = MarkPos(mark);
   }
 
   void OnDocumentEnd() override {
@@ -325,7 +324,6 @@ class TreeBuilder final : public YAML::EventHandler {
   std::optional<YamlNode> root_;
   std::optional<YamlNode> first_;
   int content_documents_ = 0;
-  Pos document_pos_;
   Pos second_document_pos_;
 };
 
