@@ -349,6 +349,22 @@ void AddRoutes(Router& router, asio::io_context& io, supervisor::Supervisor& sup
     if (!s.ok()) return r->ReplyError(s);
     r->Reply(200, {{"service", req.params[0] + "/" + req.params[1]}, {"replicas", n}});
   });
+  router.Add("POST", "/v1/envs/{}/services/{}/exec", [&sup](const Request& req, RespPtr r) {
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object()) return r->ReplyError(InvalidArgument("request body must be a JSON object"));
+    std::vector<std::string> argv;
+    int replica = 0;
+    int64_t timeout_ms = 30'000;
+    if (!Member(body, "argv", &argv, r, true) || !Member(body, "replica", &replica, r) ||
+        !Member(body, "timeout_ms", &timeout_ms, r))
+      return;
+    if (argv.empty() || argv[0].empty()) return r->ReplyError(InvalidArgument("exec: empty command"));
+    if (timeout_ms <= 0 || timeout_ms > 3'600'000) return r->ReplyError(InvalidArgument("timeout_ms must be 1-3600000"));
+    sup.Exec(req.params[0], req.params[1], replica, argv, Millis(timeout_ms), [r](StatusOr<runtime::ExecResult> res) {
+      if (!res.ok()) return r->ReplyError(res.status());
+      r->Reply(200, {{"exit_code", res->exit_code}, {"output", res->output}, {"timed_out", res->timed_out}});
+    });
+  });
   router.Add("GET", "/v1/envs/{}/secrets/{}", [&sup](const Request& req, RespPtr r) {
     auto v = sup.Secret(req.params[0], req.params[1]);
     if (!v) return r->ReplyError(NotFound("no secret " + req.params[1] + " in environment " + req.params[0]));

@@ -154,6 +154,34 @@ void RegisterOps(CLI::App& app, Context& ctx) {
     };
   });
 
+  struct ExecOpts {
+    std::string target;
+    std::vector<std::string> argv;
+    int timeout = 30;
+  };
+  auto xo = std::make_shared<ExecOpts>();
+  auto* exec = app.add_subcommand("exec", "run a command in a running replica; exits with its exit code");
+  exec->add_option("target", xo->target, "ENV/SERVICE or ENV/SERVICE/REPLICA")->required();
+  exec->add_option("command", xo->argv, "command and arguments (after --)")->required();
+  exec->add_option("--timeout", xo->timeout, "seconds before the command is killed")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  exec->callback([&ctx, xo] {
+    ctx.run = [&ctx, xo]() -> int {
+      auto t = ParseTarget(xo->target, true);
+      if (!t.ok()) return Fail(t.status());
+      json body = {{"argv", xo->argv}, {"replica", t->replica}, {"timeout_ms", xo->timeout * 1000}};
+      auto r = CallApi(ctx, "POST", "/v1/envs/" + t->env + "/services/" + t->service + "/exec", body);
+      if (!r.ok()) return Fail(r.status());
+      std::cout << r->value("output", "");
+      if (r->value("timed_out", false)) {
+        std::cerr << "berth: exec timed out after " << xo->timeout << "s\n";
+        return 124;
+      }
+      return r->value("exit_code", 1);
+    };
+  });
+
   auto* info = app.add_subcommand("info", "berthd's version, runtime and directories");
   AddOutputFlag(info, ctx);
   info->callback([&ctx] {

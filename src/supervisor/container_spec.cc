@@ -14,6 +14,9 @@ std::string Layout::SecretsDir(const std::string& env) const { return state_dir 
 std::string Layout::SecretFile(const std::string& env, const std::string& name) const {
   return SecretsDir(env) + "/" + name;
 }
+std::string Layout::SecretsDirFor(const std::string& env, uint32_t uid) const {
+  return SecretsDir(env) + "/uid-" + std::to_string(uid);
+}
 std::string Layout::LogsDir(const std::string& env) const { return state_dir + "/logs/" + env; }
 std::string Layout::LogFile(const std::string& id) const {
   return LogsDir(id.substr(0, id.find('.'))) + "/" + id + ".log";
@@ -78,7 +81,9 @@ StatusOr<runtime::ContainerSpec> BuildContainerSpec(const spec::Service& s, cons
     }
   }
   for (const auto& name : s.secrets)
-    c.binds.push_back({layout.SecretFile(ctx.env, name), "/run/secrets/" + name, true});
+    c.binds.push_back({ctx.secrets_uid == 0 ? layout.SecretFile(ctx.env, name)
+                                            : layout.SecretsDirFor(ctx.env, ctx.secrets_uid) + "/" + name,
+                       "/run/secrets/" + name, true});
   c.limits = s.limits;
   if (c.limits.pids <= 0) c.limits.pids = ctx.default_pids_limit;
   c.netns_path = ctx.netns_path;

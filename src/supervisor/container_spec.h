@@ -24,6 +24,8 @@ struct Layout {
   std::string EnvVolumesDir(const std::string& env) const;
   std::string SecretsDir(const std::string& env) const;
   std::string SecretFile(const std::string& env, const std::string& name) const;
+  // Copies readable by one non-root uid (the canonical files stay root-only).
+  std::string SecretsDirFor(const std::string& env, uint32_t uid) const;
   std::string LogsDir(const std::string& env) const;
   std::string LogFile(const std::string& replica_id) const;  // under LogsDir(env of id)
   std::string FifoDir() const;
@@ -37,6 +39,7 @@ struct ReplicaContext {
   int64_t default_pids_limit = 1024;
   std::string netns_path;  // empty: host network
   std::string init_path;   // berth-init on the host; empty: no init (process runtime)
+  uint32_t secrets_uid = 0;  // the service's uid: non-root services get their own copies
   std::function<std::optional<std::string>(const std::string&)> secret;  // value by name
 };
 

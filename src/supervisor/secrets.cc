@@ -1,6 +1,7 @@
 #include "supervisor/secrets.h"
 
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -38,6 +39,21 @@ Status EnsureSecrets(const spec::Project& project, const std::string& env, const
     Status st = WriteFileAtomic(path, value, 0600);
     if (!st.ok()) return st.WithContext("secret " + name);
   }
+  return OkStatus();
+}
+
+Status ShareSecrets(const std::string& env, const std::vector<std::string>& names, uint32_t uid, uint32_t gid,
+                    const Layout& layout) {
+  if (names.empty() || uid == 0) return OkStatus();
+  std::string dir = layout.SecretsDirFor(env, uid);
+  BERTH_RETURN_IF_ERROR(MakeDirs(dir, 0500));
+  for (const auto& name : names) {
+    std::string path = dir + "/" + name;
+    BERTH_ASSIGN_OR_RETURN(std::string value, ReadFile(layout.SecretFile(env, name)));
+    BERTH_RETURN_IF_ERROR(WriteFileAtomic(path, value, 0400));
+    if (chown(path.c_str(), uid, gid) != 0) return ErrnoStatus("chown secret " + name);
+  }
+  if (chown(dir.c_str(), uid, gid) != 0) return ErrnoStatus("chown " + dir);
   return OkStatus();
 }
 

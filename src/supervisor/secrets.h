@@ -6,6 +6,7 @@
 #pragma once
 
 #include <optional>
+#include <vector>
 #include <string>
 
 #include "base/status.h"
@@ -20,6 +21,12 @@ StatusOr<std::string> RandomUrlSafe(int n);
 // Creates every secret the project declares that does not exist yet; existing values are
 // kept (re-creating an environment keeps its database password).
 Status EnsureSecrets(const spec::Project& project, const std::string& env, const Layout& layout);
+
+// Gives a non-root uid its own read-only copies (mode 0400, owned by uid:gid, in a 0500
+// directory) of the named secrets, so a `user: postgres` service can read
+// /run/secrets/NAME while the canonical files stay 0600 root.
+Status ShareSecrets(const std::string& env, const std::vector<std::string>& names, uint32_t uid, uint32_t gid,
+                    const Layout& layout);
 
 // The value of one secret, or nullopt.
 std::optional<std::string> ReadSecret(const Layout& layout, const std::string& env, const std::string& name);

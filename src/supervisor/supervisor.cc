@@ -4,7 +4,10 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include "base/fs.h"
+#include "runtime/user.h"
 #include "base/units.h"
 #include "network/hosts.h"
 #include "spec/model_json.h"
@@ -66,17 +69,36 @@ double Supervisor::Rand01() { return std::uniform_real_distribution<double>(0.0,
 // ---------------------------------------------------------------------------------
 // Environments
 
-Status Supervisor::PrepareEnvFiles(const spec::Project& project, const std::string& env) {
+Status Supervisor::PrepareEnvFiles(const spec::Project& project, const std::string& env,
+                                   std::map<std::string, uint32_t>* uids) {
   BERTH_RETURN_IF_ERROR(EnsureSecrets(project, env, o_.layout));
   BERTH_RETURN_IF_ERROR(MakeDirs(o_.layout.LogsDir(env), 0750));
   if (!project.volumes.empty()) {
     BERTH_RETURN_IF_ERROR(MakeDirs(o_.layout.state_dir + "/volumes", 0711));
     BERTH_RETURN_IF_ERROR(MakeDirs(o_.layout.EnvVolumesDir(env), 0711));
   }
+  // A new named volume belongs to the user of the first service that mounts it (as Docker
+  // copies the mount point's owner), so `user: postgres` can write its data directory.
+  // Existing volumes keep their ownership: it is data.
+  std::map<std::string, std::pair<uid_t, gid_t>> owners;
+  for (const auto& [sname, s] : project.services) {
+    if (s.user.empty()) continue;
+    std::string root = s.image == "host" ? "" : s.image.substr(std::string("rootfs:").size());
+    auto passwd = ReadFile(root + "/etc/passwd");
+    auto group = ReadFile(root + "/etc/group");
+    auto user = runtime::ResolveUser(s.user, passwd.ok() ? *passwd : "", group.ok() ? *group : "");
+    if (!user.ok()) return InvalidArgument("service " + sname + ": " + user.status().message());
+    (*uids)[sname] = user->uid;
+    BERTH_RETURN_IF_ERROR(ShareSecrets(env, s.secrets, user->uid, user->gid, o_.layout));
+    for (const auto& m : s.mounts)
+      if (m.type == spec::MountType::kVolume && !owners.count(m.source)) owners[m.source] = {user->uid, user->gid};
+  }
   for (const auto& [name, v] : project.volumes) {
     std::string dir = o_.layout.VolumeDir(env, name);
     if (PathExists(dir)) continue;
     BERTH_RETURN_IF_ERROR(MakeDirs(dir, 0755));
+    if (auto o = owners.find(name); o != owners.end() && chown(dir.c_str(), o->second.first, o->second.second) != 0)
+      return ErrnoStatus("chown volume " + name);
   }
   return OkStatus();
 }
@@ -115,7 +137,8 @@ Status Supervisor::ApplyEnv(const spec::Project& project, store::EnvRecord meta,
       return InvalidArgument("service " + sname + ": image " + s.image + " needs an isolating runtime (runc); berthd runs with --runtime " +
                              std::string(rt_.name()));
   }
-  Status prep = PrepareEnvFiles(project, name);
+  std::map<std::string, uint32_t> uids;
+  Status prep = PrepareEnvFiles(project, name, &uids);
   if (!prep.ok()) return prep.WithContext("prepare environment " + name);
   std::optional<network::Cidr> subnet;
   if (o_.network) {
@@ -153,6 +176,7 @@ Status Supervisor::ApplyEnv(const spec::Project& project, store::EnvRecord meta,
   SetProject(env, project);
   env.scale = std::move(scale);
   env.subnet = subnet;
+  env.uids = std::move(uids);
   EnvEvent(exists ? "update" : "create", name, "generation " + std::to_string(rec.generation));
   Kick();
   Changed();
@@ -277,6 +301,30 @@ std::optional<std::string> Supervisor::Secret(const std::string& env, const std:
   auto it = envs_.find(env);
   if (it == envs_.end() || !it->second.project.secrets.count(name)) return std::nullopt;
   return ReadSecret(o_.layout, env, name);
+}
+
+void Supervisor::Exec(const std::string& env, const std::string& service, int index, std::vector<std::string> argv,
+                      Millis timeout, std::function<void(StatusOr<runtime::ExecResult>)> done) {
+  auto e = envs_.find(env);
+  if (e == envs_.end()) return done(NotFound("environment " + env + " does not exist"));
+  if (!e->second.project.services.count(service))
+    return done(NotFound("environment " + env + " has no service " + service));
+  if (argv.empty()) return done(InvalidArgument("exec: empty command"));
+  std::string id;
+  for (const auto& [rid, r] : replicas_) {
+    if (r->rec.env != env || r->rec.service != service || r->rec.state != "running") continue;
+    if (index == 0 || r->rec.index == index) {
+      id = rid;
+      break;
+    }
+  }
+  if (id.empty())
+    return done(FailedPrecondition(env + "/" + service + (index ? "/" + std::to_string(index) : "") +
+                                   " has no running replica"));
+  asio::post(pool_, [this, id, argv = std::move(argv), timeout, done = std::move(done)]() mutable {
+    auto r = rt_.Exec(id, argv, timeout);
+    asio::post(io_, [r = std::move(r), done = std::move(done)]() mutable { done(std::move(r)); });
+  });
 }
 
 void Supervisor::Stats(std::function<void(std::vector<std::pair<store::ReplicaRecord, runtime::Usage>>)> done) {

@@ -94,6 +94,10 @@ class Supervisor {
   std::vector<store::ReplicaRecord> Replicas(const std::string& env = "") const;
   std::optional<std::string> Secret(const std::string& env, const std::string& name) const;
 
+  // Runs argv in a running replica (`berth exec`); done on the loop thread.
+  void Exec(const std::string& env, const std::string& service, int index, std::vector<std::string> argv,
+            Millis timeout, std::function<void(StatusOr<runtime::ExecResult>)> done);
+
   // Usage of every running replica, gathered on the worker pool.
   void Stats(std::function<void(std::vector<std::pair<store::ReplicaRecord, runtime::Usage>>)> done);
 
@@ -120,6 +124,7 @@ class Supervisor {
     std::map<std::string, int> scale;  // overrides
     std::map<std::string, std::string> hashes;  // ServiceHash per service, computed once
     std::optional<network::Cidr> subnet;        // with a network: allocated once, kept in the store
+    std::map<std::string, uint32_t> uids;       // resolved `user` per service (absent: root)
     bool deleting = false;
     bool removing_network = false;
     bool remove_volumes = false;
@@ -132,7 +137,8 @@ class Supervisor {
   };
 
   // Environments
-  Status PrepareEnvFiles(const spec::Project& project, const std::string& env);
+  Status PrepareEnvFiles(const spec::Project& project, const std::string& env,
+                         std::map<std::string, uint32_t>* uids);
   void FinishRemoval(const std::string& env);
   int DesiredReplicas(const Env& env, const spec::Service& s) const;
   static void SetProject(Env& env, spec::Project project);

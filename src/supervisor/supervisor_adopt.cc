@@ -41,6 +41,10 @@ Status Supervisor::Adopt() {
         (void)store_.PutMeta("env/" + rec.name + "/subnet", s->ToString());
       }
     }
+    if (!env.deleting) {
+      if (Status s = PrepareEnvFiles(env.project, rec.name, &env.uids); !s.ok())
+        spdlog::warn("environment {}: {}", rec.name, s.message());
+    }
     if (o_.network && !env.deleting) {
       if (Status s = o_.network->PrepareEnv(rec.name); !s.ok()) spdlog::warn("network of {}: {}", rec.name, s.message());
     }

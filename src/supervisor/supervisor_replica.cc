@@ -89,6 +89,8 @@ void Supervisor::StartReplica(const std::string& id, bool is_restart) {
   ctx.index = r.rec.index;
   ctx.default_pids_limit = o_.default_pids_limit;
   if (rt_.isolated()) ctx.init_path = o_.init_path;
+  if (auto u = envs_.at(r.rec.env).uids.find(r.rec.service); u != envs_.at(r.rec.env).uids.end())
+    ctx.secrets_uid = u->second;
   const Layout& layout = o_.layout;
   std::string env = r.rec.env;
   ctx.secret = [&layout, env](const std::string& name) { return ReadSecret(layout, env, name); };
