@@ -121,7 +121,7 @@ void CreateEnv(const Request& req, RespPtr r, supervisor::Supervisor& sup) {
   meta.params = params;
   const std::string env = loaded->project.name;
   Status s = sup.ApplyEnv(loaded->project, meta, mode != "update", mode != "create");
-  if (!s.ok()) return r->ReplyError(s, {{"warnings", warnings}});
+  if (!s.ok()) return r->ReplyError(s, {{"warnings", warnings}, {"env_name", env}});
   auto reply = [&sup, r, env, warnings](Status st) {
     auto v = sup.GetEnv(env);
     json out = {{"warnings", warnings}};
@@ -131,6 +131,49 @@ void CreateEnv(const Request& req, RespPtr r, supervisor::Supervisor& sup) {
   };
   if (!wait) return reply(OkStatus());
   sup.WaitReady(env, Millis(wait_timeout_ms), reply);
+}
+
+json AmountJson(const supervisor::Amount& a) { return {{"cpus", a.cpus}, {"memory_bytes", a.memory}}; }
+
+// GET: the host's capacity and what environments reserve; POST {source, base_dir, ...}:
+// also how many more environments of that template fit.
+void CapacityHandler(const Request& req, RespPtr r, supervisor::Supervisor& sup) {
+  auto v = sup.Capacity();
+  supervisor::Amount free{v.total.cpus - v.reserved.cpus, v.total.memory - v.reserved.memory};
+  json envs = json::array();
+  for (const auto& [name, a] : v.envs) envs.push_back({{"name", name}, {"reserved", AmountJson(a)}});
+  json out = {{"total", AmountJson(v.total)}, {"reserved", AmountJson(v.reserved)}, {"free", AmountJson(free)},
+              {"environments", envs}};
+  if (req.method == "POST") {
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object()) return r->ReplyError(InvalidArgument("request body must be a JSON object"));
+    std::string source, base_dir, file = "template.yaml";
+    std::map<std::string, std::string> params, variables;
+    if (!Member(body, "source", &source, r, true) || !Member(body, "base_dir", &base_dir, r, true) ||
+        !Member(body, "file", &file, r) || !Member(body, "params", &params, r) ||
+        !Member(body, "variables", &variables, r))
+      return;
+    if (base_dir.empty() || base_dir[0] != '/') return r->ReplyError(InvalidArgument("base_dir must be absolute"));
+    spec::LoadOptions lo;
+    lo.file_name = file;
+    lo.base_dir = base_dir;
+    lo.params = params;
+    lo.variables = variables;
+    lo.read_file = [](const std::string& p) { return ReadFile(p); };
+    std::vector<spec::Diagnostic> errors;
+    auto loaded = spec::Load(source, lo, &errors);
+    if (!loaded.ok()) {
+      json diags = json::array();
+      for (const auto& d : errors) diags.push_back(d.ToString());
+      return r->ReplyError(loaded.status(), {{"diagnostics", diags}});
+    }
+    supervisor::Amount each = supervisor::EnvReservation(loaded->project, {});
+    std::string by;
+    int fit = supervisor::HowManyFit(free, each, &by);
+    out["template"] = {{"name", loaded->project.name}, {"reserved", AmountJson(each)}, {"fit", fit},
+                       {"limited_by", by}};
+  }
+  r->Reply(200, out);
 }
 
 void ShowEnv(const Request& req, RespPtr r, supervisor::Supervisor& sup, const Clock& clock) {
@@ -333,6 +376,17 @@ void AddRoutes(Router& router, asio::io_context& io, supervisor::Supervisor& sup
       r->Reply(200, {{"removed", name}});
     });
   });
+  router.Add("GET", "/v1/envs/{}/wait", [&sup](const Request& req, RespPtr r) {
+    int64_t timeout_ms = req.query.count("timeout_ms") ? std::atoll(req.query.at("timeout_ms").c_str()) : 120'000;
+    if (timeout_ms <= 0 || timeout_ms > 3'600'000) return r->ReplyError(InvalidArgument("timeout_ms must be 1-3600000"));
+    std::string env = req.params[0];
+    if (auto e = sup.GetEnv(env); !e.ok()) return r->ReplyError(e.status());
+    sup.WaitReady(env, Millis(timeout_ms), [&sup, r, env](Status st) {
+      if (!st.ok()) return r->ReplyError(st);
+      auto v = sup.GetEnv(env);
+      r->Reply(200, {{"env", v.ok() ? EnvSummary(*v, sup.Replicas(env)) : json()}});
+    });
+  });
   router.Add("POST", "/v1/envs/{}/services/{}/restart", [&sup](const Request& req, RespPtr r) {
     Status s = sup.RestartService(req.params[0], req.params[1]);
     if (!s.ok()) return r->ReplyError(s);
@@ -370,6 +424,8 @@ void AddRoutes(Router& router, asio::io_context& io, supervisor::Supervisor& sup
     if (!v) return r->ReplyError(NotFound("no secret " + req.params[1] + " in environment " + req.params[0]));
     r->Reply(200, {{"name", req.params[1]}, {"value", *v}});
   });
+  router.Add("GET", "/v1/capacity", [&sup](const Request& req, RespPtr r) { CapacityHandler(req, r, sup); });
+  router.Add("POST", "/v1/capacity", [&sup](const Request& req, RespPtr r) { CapacityHandler(req, r, sup); });
   router.Add("GET", "/v1/ps", [&sup, &clock](const Request& req, RespPtr r) {
     std::string env = req.query.count("env") ? req.query.at("env") : "";
     if (!env.empty()) {

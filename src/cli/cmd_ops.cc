@@ -5,6 +5,7 @@
 #include "base/names.h"
 #include "base/units.h"
 #include "cli/commands.h"
+#include "cli/spec_file.h"
 
 namespace berth::cli {
 
@@ -179,6 +180,59 @@ void RegisterOps(CLI::App& app, Context& ctx) {
         return 124;
       }
       return r->value("exit_code", 1);
+    };
+  });
+
+  struct CapOpts {
+    std::string file;
+    std::vector<std::string> sets;
+  };
+  auto co = std::make_shared<CapOpts>();
+  auto* cap = app.add_subcommand("capacity", "host CPU and memory, what environments reserve, and what more fits");
+  cap->add_option("-f,--file", co->file, "a template: how many more environments of it fit");
+  cap->add_option("--set", co->sets, "template parameter KEY=VALUE (repeatable)");
+  AddOutputFlag(cap, ctx);
+  cap->callback([&ctx, co] {
+    ctx.run = [&ctx, co]() -> int {
+      StatusOr<json> r = InvalidArgument("");
+      if (co->file.empty()) {
+        r = CallApi(ctx, "GET", "/v1/capacity");
+      } else {
+        auto f = ReadSpecFile(co->file);
+        if (!f.ok()) return Fail(f.status());
+        auto sets = ParseSets(co->sets);
+        if (!sets.ok()) return Fail(sets.status());
+        r = CallApi(ctx, "POST", "/v1/capacity",
+                    {{"source", f->source}, {"file", f->display}, {"base_dir", f->base_dir}, {"params", *sets},
+                     {"variables", f->variables}});
+      }
+      if (!r.ok()) return Fail(r.status());
+      if (ctx.format() == Format::kJson) {
+        std::cout << r->dump(2) << "\n";
+        return 0;
+      }
+      auto cpus = [](const json& a) {
+        char b[32];
+        snprintf(b, sizeof b, "%.2f", a.value("cpus", 0.0));
+        return std::string(b);
+      };
+      auto mem = [](const json& a) { return FormatBytes(a.value("memory_bytes", int64_t{0})); };
+      const json& j = *r;
+      PrintTable(std::cout, {"", "CPUS", "MEMORY"},
+                 {{"host (for environments)", cpus(j["total"]), mem(j["total"])},
+                  {"reserved", cpus(j["reserved"]), mem(j["reserved"])},
+                  {"free", cpus(j["free"]), mem(j["free"])}});
+      if (j.contains("template")) {
+        const json& t = j["template"];
+        std::cout << "\ntemplate " << t.value("name", "") << " reserves " << cpus(t["reserved"]) << " CPUs and "
+                  << mem(t["reserved"]) << "\n";
+        int fit = t.value("fit", 0);
+        if (t.value("limited_by", "").empty())
+          std::cout << "it reserves nothing: admission does not limit it (set deploy.resources.reservations)\n";
+        else
+          std::cout << fit << " more fit (limited by " << t.value("limited_by", "") << ")\n";
+      }
+      return 0;
     };
   });
 

@@ -52,8 +52,24 @@ struct Flags {
   int subnet_prefix = 24;
   std::string cni_path = "/usr/lib/cni";
   bool no_network = false;
+  double reserve_cpus = 0;
+  std::string reserve_memory = "0";
   int workers = 4;
 };
+
+// What environments may reserve: the host's CPUs and memory minus what is kept back.
+StatusOr<supervisor::Amount> HostCapacity(const Flags& f) {
+  supervisor::Amount a;
+  a.cpus = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN)) - f.reserve_cpus;
+  auto meminfo = ReadFile("/proc/meminfo");
+  if (!meminfo.ok()) return meminfo.status();
+  long long kb = 0;
+  if (sscanf(meminfo->c_str(), "MemTotal: %lld kB", &kb) != 1) return Internal("cannot read MemTotal");
+  BERTH_ASSIGN_OR_RETURN(int64_t keep, ParseBytes(f.reserve_memory));
+  a.memory = kb * 1024 - keep;
+  if (a.cpus <= 0 || a.memory <= 0) return InvalidArgument("--reserve-cpus/--reserve-memory leave nothing for environments");
+  return a;
+}
 
 uint64_t Fnv64(const std::string& s) {
   uint64_t h = 1469598103934665603ULL;
@@ -185,6 +201,12 @@ int Run(const Flags& f) {
   supervisor::SupervisorOptions so;
   so.layout = {f.state_dir, f.run_dir};
   so.default_pids_limit = f.pids_limit;
+  auto capacity = HostCapacity(f);
+  if (!capacity.ok()) {
+    spdlog::error("{}", capacity.status().message());
+    return 2;
+  }
+  so.capacity = *capacity;
   so.init_path = f.init_path.empty() ? DefaultInitPath() : f.init_path;
   if (access(so.init_path.c_str(), X_OK) != 0) {
     spdlog::warn("no berth-init at {}: containers run their program as PID 1", so.init_path);
@@ -254,6 +276,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--cni-path", f.cni_path, "directory of the CNI plugins")->capture_default_str();
   app.add_flag("--no-network", f.no_network, "replicas share the host network (no per-environment networks)");
+  app.add_option("--reserve-cpus", f.reserve_cpus, "CPUs kept back from environments (admission)")
+      ->check(CLI::Range(0.0, 4096.0))
+      ->capture_default_str();
+  app.add_option("--reserve-memory", f.reserve_memory, "memory kept back from environments (admission)")
+      ->capture_default_str();
   app.add_option("--workers", f.workers, "threads for runtime calls")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--log-level", f.log_level, "debug, info, warn, error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))

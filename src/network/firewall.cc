@@ -5,68 +5,63 @@
 #include "base/subprocess.h"
 
 namespace berth::network {
-namespace {
 
-constexpr const char* kChain = "BERTH-INPUT";
-constexpr const char* kIsolationComment = "CNI firewall plugin rules (ingressPolicy: same-bridge)";
-
-StatusOr<RunResult> Iptables(std::vector<std::string> args) {
-  args.insert(args.begin(), {"iptables", "-w", "10"});
-  return Run(args);
-}
-
-// -C then -A (or -D while present): idempotent add and remove of one rule.
-Status Ensure(std::vector<std::string> rule) {
-  std::vector<std::string> check = {"-C"};
-  check.insert(check.end(), rule.begin(), rule.end());
-  auto c = Iptables(check);
-  if (c.ok() && c->ok()) return OkStatus();
-  std::vector<std::string> add = {"-A"};
-  add.insert(add.end(), rule.begin(), rule.end());
-  auto a = Iptables(add);
-  if (!a.ok()) return a.status();
-  if (!a->ok()) return Internal("iptables -A " + rule[0] + ": " + a->Describe());
-  return OkStatus();
-}
-
-Status Remove(std::vector<std::string> rule) {
-  for (int i = 0; i < 16; ++i) {  // duplicates are possible after crashes
-    std::vector<std::string> del = {"-D"};
-    del.insert(del.end(), rule.begin(), rule.end());
-    auto d = Iptables(del);
-    if (!d.ok()) return d.status();
-    if (!d->ok()) return OkStatus();  // no (more) such rule
+std::string Firewall::Generate(const std::map<std::string, FirewallEnv>& envs) const {
+  std::string in = Chain("INPUT"), fwd = Chain("FORWARD"), post = Chain("POSTROUTING");
+  std::string f = "*filter\n:" + in + " - [0:0]\n:" + fwd + " - [0:0]\n";
+  // Every bridge's isolation comes before any bridge's accept.
+  for (const auto& [name, e] : envs) {
+    f += "-A " + fwd + " -o " + e.bridge + " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n";
+    f += "-A " + fwd + " -o " + e.bridge + " ! -i " + e.bridge + " -j DROP\n";
   }
-  return OkStatus();
+  for (const auto& [name, e] : envs) f += "-A " + fwd + " -i " + e.bridge + " -j ACCEPT\n";
+  for (const auto& [name, e] : envs) {
+    f += "-A " + in + " -i " + e.bridge + " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n";
+    f += "-A " + in + " -i " + e.bridge + " -p tcp --dport " + std::to_string(port_) + " -j ACCEPT\n";
+    f += "-A " + in + " -i " + e.bridge + " -j REJECT\n";
+  }
+  f += "COMMIT\n*nat\n:" + post + " - [0:0]\n";
+  for (const auto& [name, e] : envs) {
+    std::string s = e.subnet.ToString();
+    f += "-A " + post + " -s " + s + " ! -d " + s + " -j MASQUERADE\n";
+  }
+  f += "COMMIT\n";
+  return f;
 }
 
-std::vector<std::vector<std::string>> HostRules(const std::string& br, int port) {
-  return {
-      {kChain, "-i", br, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"},
-      {kChain, "-i", br, "-p", "tcp", "--dport", std::to_string(port), "-j", "ACCEPT"},
-      {kChain, "-i", br, "-j", "REJECT"},
+Status Firewall::EnsureJumps() {
+  if (jumps_ok_) return OkStatus();
+  // The chains exist (Restore declared them) before a rule can jump to them.
+  struct Jump {
+    const char* table;
+    const char* from;
+    std::string to;
   };
-}
-
-}  // namespace
-
-Status EnsureHostRules(const std::string& bridge, int ingress_port) {
-  auto n = Iptables({"-N", kChain});  // exists already: fine
-  if (!n.ok()) return n.status().WithContext("iptables");
-  BERTH_RETURN_IF_ERROR(Ensure({"INPUT", "-j", kChain}));
-  for (auto& rule : HostRules(bridge, ingress_port)) BERTH_RETURN_IF_ERROR(Ensure(rule));
+  for (const Jump& j : {Jump{"filter", "INPUT", Chain("INPUT")}, Jump{"filter", "FORWARD", Chain("FORWARD")},
+                        Jump{"nat", "POSTROUTING", Chain("POSTROUTING")}}) {
+    auto c = Run({"iptables", "-w", "10", "-t", j.table, "-C", j.from, "-j", j.to});
+    if (!c.ok()) return c.status().WithContext("iptables");
+    if (c->ok()) continue;
+    auto a = Run({"iptables", "-w", "10", "-t", j.table, "-I", j.from, "1", "-j", j.to});
+    if (!a.ok()) return a.status().WithContext("iptables");
+    if (!a->ok()) return Internal(std::string("iptables -I ") + j.from + ": " + a->Describe());
+  }
+  jumps_ok_ = true;
   return OkStatus();
 }
 
-Status RemoveHostRules(const std::string& bridge, int ingress_port) {
-  for (auto& rule : HostRules(bridge, ingress_port)) BERTH_RETURN_IF_ERROR(Remove(rule));
-  return OkStatus();
+Status Firewall::Sync(const std::map<std::string, FirewallEnv>& envs) {
+  BERTH_RETURN_IF_ERROR(Restore(envs));
+  return EnsureJumps();
 }
 
-Status RemoveIsolationRules(const std::string& br) {
-  BERTH_RETURN_IF_ERROR(Remove({"CNI-ISOLATION-STAGE-1", "-i", br, "!", "-o", br, "-m", "comment", "--comment",
-                                kIsolationComment, "-j", "CNI-ISOLATION-STAGE-2"}));
-  return Remove({"CNI-ISOLATION-STAGE-2", "-o", br, "-m", "comment", "--comment", kIsolationComment, "-j", "DROP"});
+Status Firewall::Restore(const std::map<std::string, FirewallEnv>& envs) {
+  RunOptions ro;
+  ro.stdin_data = Generate(envs);
+  auto r = Run({"iptables-restore", "-w", "10", "--noflush"}, ro);
+  if (!r.ok()) return r.status().WithContext("iptables-restore");
+  if (!r->ok()) return Internal("iptables-restore: " + r->Describe());
+  return OkStatus();
 }
 
 }  // namespace berth::network

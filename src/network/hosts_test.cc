@@ -48,6 +48,26 @@ TEST(WriteInPlace, KeepsTheInode) {
   ASSERT_TRUE(RemoveAll(tmpl).ok());
 }
 
+TEST(Firewall, IsolationBeforeAcceptsAndOneChainSetPerInstance) {
+  Firewall fw("1a2b", 8080);
+  std::map<std::string, FirewallEnv> envs = {{"alice", {"bt1a2b00000001", *Cidr::Parse("10.89.0.0/24")}},
+                                             {"bob", {"bt1a2b00000002", *Cidr::Parse("10.89.1.0/24")}}};
+  std::string r = fw.Generate(envs);
+  EXPECT_EQ(fw.Chain("INPUT"), "BERTH-1a2b-INPUT");
+  EXPECT_NE(r.find(":BERTH-1a2b-FORWARD - [0:0]\n"), std::string::npos);  // declared: rewritten whole
+  size_t drop_bob = r.find("-A BERTH-1a2b-FORWARD -o bt1a2b00000002 ! -i bt1a2b00000002 -j DROP");
+  size_t accept_alice = r.find("-A BERTH-1a2b-FORWARD -i bt1a2b00000001 -j ACCEPT");
+  ASSERT_NE(drop_bob, std::string::npos);
+  ASSERT_NE(accept_alice, std::string::npos);
+  EXPECT_LT(drop_bob, accept_alice);  // alice's accept must not let her reach bob
+  EXPECT_NE(r.find("-A BERTH-1a2b-INPUT -i bt1a2b00000001 -p tcp --dport 8080 -j ACCEPT"), std::string::npos);
+  EXPECT_NE(r.find("-A BERTH-1a2b-INPUT -i bt1a2b00000001 -j REJECT"), std::string::npos);
+  EXPECT_NE(r.find("-A BERTH-1a2b-POSTROUTING -s 10.89.1.0/24 ! -d 10.89.1.0/24 -j MASQUERADE"),
+            std::string::npos);
+  std::string empty = fw.Generate({});
+  EXPECT_EQ(empty.find("-A "), std::string::npos);  // no environments: empty chains
+}
+
 TEST(NetworkNames, BridgeFitsAndDiffers) {
   Network a({.run_dir = "/run/x", .instance = "1a2b"});
   Network b({.run_dir = "/run/y", .instance = "3c4d"});

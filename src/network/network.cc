@@ -36,7 +36,19 @@ std::string Hex(uint32_t v, int digits) {
 
 }  // namespace
 
-Network::Network(NetworkOptions options) : o_(std::move(options)) {}
+Network::Network(NetworkOptions options)
+    : o_(std::move(options)), firewall_(o_.instance.substr(0, 4), o_.ingress_port) {}
+
+Status Network::SyncFirewall(const std::string& env, const std::optional<Cidr>& subnet) {
+  std::lock_guard<std::mutex> g(firewall_mu_);
+  auto before = firewall_envs_;
+  if (subnet) firewall_envs_[env] = {BridgeName(env), *subnet};
+  else firewall_envs_.erase(env);
+  if (subnet && before.count(env) && before[env].subnet == *subnet) return OkStatus();
+  Status s = firewall_.Sync(firewall_envs_);
+  if (!s.ok()) firewall_envs_ = std::move(before);
+  return s;
+}
 
 std::string Network::BridgeName(const std::string& env) const {
   return "bt" + o_.instance.substr(0, 4) + Hex(Fnv32(env), 8);  // 14 characters
@@ -56,12 +68,12 @@ std::mutex& Network::EnvLock(const std::string& env) {
   return *m;
 }
 
-Status Network::PrepareEnv(const std::string& env) {
+Status Network::PrepareEnv(const std::string& env, const Cidr& subnet) {
   BERTH_RETURN_IF_ERROR(MakeDirs(o_.run_dir + "/envs/" + env, 0755));
   auto host = ReadFile("/etc/resolv.conf");
   BERTH_RETURN_IF_ERROR(WriteInPlace(ResolvConfPath(env), ResolvConfContent(host.ok() ? *host : "")));
   if (!PathExists(HostsPath(env))) BERTH_RETURN_IF_ERROR(WriteInPlace(HostsPath(env), HostsFileContent({})));
-  return OkStatus();
+  return SyncFirewall(env, subnet);
 }
 
 StatusOr<Attachment> Network::Attach(const std::string& env, const Cidr& subnet, const std::string& id) {
@@ -83,42 +95,30 @@ StatusOr<Attachment> Network::Attach(const std::string& env, const Cidr& subnet,
                  {"type", "bridge"},
                  {"bridge", BridgeName(env)},
                  {"isGateway", true},
-                 {"ipMasq", true},
+                 {"ipMasq", false},  // one masquerade rule per subnet instead (firewall.h)
                  {"hairpinMode", true},
                  {"ipam",
                   {{"type", "host-local"},
                    {"ranges", json::array({json::array({{{"subnet", subnet.ToString()}}})})},
                    {"dataDir", o_.run_dir + "/cni/ipam"}}}};
-  json firewall = {{"cniVersion", kCniVersion},
-                   {"name", NetworkName(env)},
-                   {"type", "firewall"},
-                   {"backend", "iptables"},
-                   {"ingressPolicy", "same-bridge"}};
   CniCall call{"ADD", id, ns, "eth0", o_.cni_path};
   auto r1 = RunCniPlugin(bridge, call);
   if (!r1.ok()) {
     (void)DeleteNetns(ns);
     return r1.status().WithContext("attach " + id);
   }
-  firewall["prevResult"] = *r1;
-  auto r2 = RunCniPlugin(firewall, call);
-  Status s = r2.ok() ? EnsureHostRules(BridgeName(env), o_.ingress_port) : r2.status();
   std::string ip, gw;
-  if (s.ok()) {
-    const json& ips = (*r2)["ips"];
-    if (ips.is_array() && !ips.empty()) {
-      std::string addr = ips[0].value("address", "");
-      ip = addr.substr(0, addr.find('/'));
-      gw = ips[0].value("gateway", "");
-    }
-    if (ip.empty()) s = Internal("attach " + id + ": the bridge plugin returned no address");
+  const json& ips = (*r1)["ips"];
+  if (ips.is_array() && !ips.empty()) {
+    std::string addr = ips[0].value("address", "");
+    ip = addr.substr(0, addr.find('/'));
+    gw = ips[0].value("gateway", "");
   }
-  json record = {{"env", env}, {"ip", ip}, {"gateway", gw}, {"plugins", {bridge, firewall}},
-                 {"result", r2.ok() ? *r2 : *r1}};
+  json record = {{"env", env}, {"ip", ip}, {"gateway", gw}, {"plugins", {bridge}}, {"result", *r1}};
+  Status s = ip.empty() ? Internal("the bridge plugin returned no address") : OkStatus();
   if (s.ok()) s = WriteFileAtomic(cache, record.dump(), 0600);
   if (!s.ok()) {
-    // Undo what did succeed, in reverse.
-    record["plugins"] = r2.ok() ? json::array({bridge, firewall}) : json::array({bridge});
+    // Undo the ADD through the same path as a normal detach.
     (void)WriteFileAtomic(cache, record.dump(), 0600);
     (void)DetachLocked(id);
     return s.WithContext("attach " + id);
@@ -160,8 +160,6 @@ Status Network::RemoveBridge(const std::string& bridge, const std::string& netwo
   if (!r.ok()) first = r.status();
   else if (!r->ok() && r->err.find("Cannot find device") == std::string::npos)
     first = Internal("ip link del " + bridge + ": " + r->Describe());
-  for (Status s : {RemoveHostRules(bridge, o_.ingress_port), RemoveIsolationRules(bridge)})
-    if (!s.ok() && first.ok()) first = s;
   if (!network_name.empty()) {
     Status s = RemoveAll(o_.run_dir + "/cni/ipam/" + network_name);
     if (!s.ok() && first.ok()) first = s;
@@ -172,6 +170,7 @@ Status Network::RemoveBridge(const std::string& bridge, const std::string& netwo
 Status Network::RemoveEnv(const std::string& env) {
   std::lock_guard<std::mutex> g(EnvLock(env));
   Status s = RemoveBridge(BridgeName(env), NetworkName(env));
+  if (Status f = SyncFirewall(env, std::nullopt); s.ok()) s = f;
   Status f = RemoveAll(o_.run_dir + "/envs/" + env);
   return (s.ok() ? f : s).WithContext("remove network of " + env);
 }
@@ -212,6 +211,12 @@ Status Network::CleanupOrphans(const std::set<std::string>& envs, const std::set
   if (auto names = ListDir(o_.run_dir + "/envs"); names.ok())
     for (const auto& n : *names)
       if (!envs.count(n)) keep(RemoveAll(o_.run_dir + "/envs/" + n));
+  {
+    std::lock_guard<std::mutex> g(firewall_mu_);
+    for (auto it = firewall_envs_.begin(); it != firewall_envs_.end();)
+      it = envs.count(it->first) ? std::next(it) : firewall_envs_.erase(it);
+    keep(firewall_.Sync(firewall_envs_));  // also drops rules a crash left behind
+  }
   return first;
 }
 

@@ -117,6 +117,30 @@ const std::string& Supervisor::HashOf(const store::ReplicaRecord& r) const {
   return h == e->second.hashes.end() ? kNone : h->second;
 }
 
+std::map<std::string, int> Supervisor::DesiredReplicas(const Env& env) const {
+  std::map<std::string, int> out;
+  for (const auto& [name, s] : env.project.services) out[name] = DesiredReplicas(env, s);
+  return out;
+}
+
+Amount Supervisor::ReservedExcept(const std::string& except) const {
+  Amount total;
+  for (const auto& [name, e] : envs_)
+    if (name != except) total += EnvReservation(e.project, DesiredReplicas(e));
+  return total;
+}
+
+Supervisor::CapacityView Supervisor::Capacity() const {
+  CapacityView v;
+  v.total = o_.capacity;
+  for (const auto& [name, e] : envs_) {
+    Amount a = EnvReservation(e.project, DesiredReplicas(e));
+    v.reserved += a;
+    v.envs.emplace_back(name, a);
+  }
+  return v;
+}
+
 int Supervisor::DesiredReplicas(const Env& env, const spec::Service& s) const {
   auto it = env.scale.find(s.name);
   return it != env.scale.end() ? it->second : s.replicas;
@@ -131,6 +155,13 @@ Status Supervisor::ApplyEnv(const spec::Project& project, store::EnvRecord meta,
     return AlreadyExists("environment " + name + " already exists (use `berth env update` or `berth up`)");
   if (!exists && !allow_create) return NotFound("environment " + name + " does not exist");
   if (exists && it->second.deleting) return FailedPrecondition("environment " + name + " is being removed");
+  // Admission first: an environment that cannot fit changes nothing.
+  std::map<std::string, int> replicas;
+  if (exists) replicas = DesiredReplicas(it->second);
+  for (const auto& [sname, s] : project.services)
+    if (!replicas.count(sname)) replicas[sname] = s.replicas;
+  BERTH_RETURN_IF_ERROR(CheckQuota(project, replicas));
+  BERTH_RETURN_IF_ERROR(Admit(o_.capacity, ReservedExcept(name), EnvReservation(project, replicas), name));
   for (const auto& [sname, s] : project.services) {
     BERTH_RETURN_IF_ERROR(CheckRunnable(s));
     if (!rt_.isolated() && s.image != "host")
@@ -145,7 +176,7 @@ Status Supervisor::ApplyEnv(const spec::Project& project, store::EnvRecord meta,
     auto s = exists && it->second.subnet ? StatusOr<network::Cidr>(*it->second.subnet) : AllocateSubnet(name);
     if (!s.ok()) return s.status().WithContext("network for " + name);
     subnet = *s;
-    if (Status n = o_.network->PrepareEnv(name); !n.ok()) return n.WithContext("network for " + name);
+    if (Status n = o_.network->PrepareEnv(name, *subnet); !n.ok()) return n.WithContext("network for " + name);
   }
 
   int64_t now = ToUnixMillis(clock_.Now());
@@ -262,6 +293,10 @@ Status Supervisor::Scale(const std::string& env, const std::string& service, int
   if (!it->second.project.services.count(service))
     return NotFound("environment " + env + " has no service " + service);
   if (replicas < 0 || replicas > 1000) return InvalidArgument("replicas must be 0-1000");
+  auto wanted = DesiredReplicas(it->second);
+  wanted[service] = replicas;
+  BERTH_RETURN_IF_ERROR(CheckQuota(it->second.project, wanted));
+  BERTH_RETURN_IF_ERROR(Admit(o_.capacity, ReservedExcept(env), EnvReservation(it->second.project, wanted), env));
   BERTH_RETURN_IF_ERROR(store_.PutMeta(ScaleKey(env, service), std::to_string(replicas)));
   it->second.scale[service] = replicas;
   store::ReplicaRecord r;

@@ -32,6 +32,7 @@
 #include "runtime/runtime.h"
 #include "spec/model.h"
 #include "store/store.h"
+#include "supervisor/admission.h"
 #include "supervisor/backoff.h"
 #include "supervisor/container_spec.h"
 #include "supervisor/health.h"
@@ -44,6 +45,7 @@ namespace berth::supervisor {
 struct SupervisorOptions {
   Layout layout;
   int64_t default_pids_limit = 1024;
+  Amount capacity;  // what environments may reserve in total (admission.h)
   std::string init_path;  // berth-init for isolated runtimes; empty: none
   // Per-environment networks (isolated runtimes). Null: replicas share the host network.
   network::Network* network = nullptr;
@@ -88,6 +90,13 @@ class Supervisor {
   Status RestartService(const std::string& env, const std::string& service);
   // Pins a service's replica count (`berth scale`).
   Status Scale(const std::string& env, const std::string& service, int replicas);
+
+  struct CapacityView {
+    Amount total;
+    Amount reserved;
+    std::vector<std::pair<std::string, Amount>> envs;
+  };
+  CapacityView Capacity() const;
 
   StatusOr<EnvView> GetEnv(const std::string& name) const;
   std::vector<EnvView> ListEnvs() const;
@@ -141,6 +150,8 @@ class Supervisor {
                          std::map<std::string, uint32_t>* uids);
   void FinishRemoval(const std::string& env);
   int DesiredReplicas(const Env& env, const spec::Service& s) const;
+  std::map<std::string, int> DesiredReplicas(const Env& env) const;
+  Amount ReservedExcept(const std::string& env) const;
   static void SetProject(Env& env, spec::Project project);
   const std::string& HashOf(const store::ReplicaRecord& r) const;
 

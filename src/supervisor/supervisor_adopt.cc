@@ -45,8 +45,9 @@ Status Supervisor::Adopt() {
       if (Status s = PrepareEnvFiles(env.project, rec.name, &env.uids); !s.ok())
         spdlog::warn("environment {}: {}", rec.name, s.message());
     }
-    if (o_.network && !env.deleting) {
-      if (Status s = o_.network->PrepareEnv(rec.name); !s.ok()) spdlog::warn("network of {}: {}", rec.name, s.message());
+    if (o_.network && env.subnet) {  // a deleting environment keeps its rules until its network goes
+      if (Status s = o_.network->PrepareEnv(rec.name, *env.subnet); !s.ok())
+        spdlog::warn("network of {}: {}", rec.name, s.message());
     }
   }
 

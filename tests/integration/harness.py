@@ -9,6 +9,7 @@ Tests that need root (runc) call require_root(); ctest treats exit code 77 as sk
 """
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -84,11 +85,15 @@ class Daemon:
         self.extra_args = list(extra_args)
         self.proc = None
         self.log_path = os.path.join(self.tmp, "berthd.log")
+        # Daemons running at the same time (tests, benchmarks) must not hand out the same
+        # subnets: the host has one routing table.
+        self.subnet_pool = f"10.{random.randint(100, 250)}.0.0/16"
 
     # --- process ---
     def start(self, wait=True):
         args = [BERTHD, "--state-dir", self.state_dir, "--run-dir", self.run_dir,
-                "--runtime", self.runtime, "--cgroup-parent", self.cgroup_parent] + self.extra_args
+                "--runtime", self.runtime, "--cgroup-parent", self.cgroup_parent,
+                "--subnet-pool", self.subnet_pool] + self.extra_args
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=log, start_new_session=True)
         if wait:
@@ -175,6 +180,41 @@ class Daemon:
     def leftover_bundles(self):
         d = os.path.join(self.run_dir, "bundles")
         return os.listdir(d) if os.path.isdir(d) else []
+
+    def bridge_prefix(self):
+        h = 1469598103934665603
+        for b in self.run_dir.encode():
+            h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+        return "bt%04x" % (h & 0xFFFF)
+
+    def leaks(self):
+        """Everything of this daemon's that should be gone once no environment exists:
+        {kind: [items]} for each non-empty kind."""
+        def ls(*parts):
+            d = os.path.join(self.run_dir, *parts)
+            return sorted(os.listdir(d)) if os.path.isdir(d) else []
+        out = {
+            "runc containers": self.runc_containers(),
+            "cgroups": self.leftover_cgroups(),
+            "bundles": self.leftover_bundles(),
+            "netns": ls("netns"),
+            "cni results": ls("cni", "results"),
+            "ipam leases": [f"{n}/{f}" for n in ls("cni", "ipam") for f in ls("cni", "ipam", n)
+                            if f not in ("lock",) and not f.startswith("last_reserved_ip")],
+            "fifos": ls("fifo"),
+            "env files": ls("envs"),
+        }
+        links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+        out["bridges"] = [l.split(":")[1].strip() for l in links.splitlines()
+                          if l.split(":")[1].strip().startswith(self.bridge_prefix())]
+        # Our veths hang off our bridges (a replica's veth pair dies with its namespace).
+        out["veths"] = [l.split(":")[1].strip().split("@")[0] for l in links.splitlines()
+                        if " master " + self.bridge_prefix() in l]
+        rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+        out["iptables rules"] = [l for l in rules.splitlines() if self.bridge_prefix() in l]
+        with open("/proc/self/mounts") as f:
+            out["mounts"] = [l.split()[1] for l in f if self.tmp in l.split()[1]]
+        return {k: v for k, v in out.items() if v}
 
     def remove_cgroup_parent(self):
         for base in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
