@@ -84,12 +84,6 @@ StatusOr<Attachment> Network::Attach(const std::string& env, const Cidr& subnet,
     json c = text.ok() ? json::parse(*text, nullptr, false) : json();
     if (c.is_object() && c.contains("ip")) return Attachment{ns, c["ip"], c.value("gateway", "")};
   }
-  // Leftovers of an attempt that did not finish: undo them first.
-  (void)DetachLocked(id);
-  BERTH_RETURN_IF_ERROR(MakeDirs(o_.run_dir + "/netns", 0755));
-  BERTH_RETURN_IF_ERROR(MakeDirs(o_.run_dir + "/cni/results", 0700));
-  BERTH_RETURN_IF_ERROR(CreateNetns(ns));
-
   json bridge = {{"cniVersion", kCniVersion},
                  {"name", NetworkName(env)},
                  {"type", "bridge"},
@@ -101,6 +95,15 @@ StatusOr<Attachment> Network::Attach(const std::string& env, const Cidr& subnet,
                   {{"type", "host-local"},
                    {"ranges", json::array({json::array({{{"subnet", subnet.ToString()}}})})},
                    {"dataDir", o_.run_dir + "/cni/ipam"}}}};
+  // Leftovers of an attempt that did not finish: undo them first. A namespace without a
+  // cached result means berthd died during the ADD, which may have leased an address
+  // already: a DEL without prevResult releases it (CNI DEL is idempotent).
+  if (PathExists(ns) && !PathExists(cache)) (void)RunCniPlugin(bridge, {"DEL", id, ns, "eth0", o_.cni_path});
+  (void)DetachLocked(id);
+  BERTH_RETURN_IF_ERROR(MakeDirs(o_.run_dir + "/netns", 0755));
+  BERTH_RETURN_IF_ERROR(MakeDirs(o_.run_dir + "/cni/results", 0700));
+  BERTH_RETURN_IF_ERROR(CreateNetns(ns));
+
   CniCall call{"ADD", id, ns, "eth0", o_.cni_path};
   auto r1 = RunCniPlugin(bridge, call);
   if (!r1.ok()) {
@@ -124,6 +127,13 @@ StatusOr<Attachment> Network::Attach(const std::string& env, const Cidr& subnet,
     return s.WithContext("attach " + id);
   }
   return Attachment{ns, ip, gw};
+}
+
+std::string Network::AttachedIp(const std::string& id) const {
+  auto text = ReadFile(CachePath(id));
+  if (!text.ok()) return "";
+  json c = json::parse(*text, nullptr, false);
+  return c.is_object() ? c.value("ip", "") : "";
 }
 
 Status Network::DetachLocked(const std::string& id) {

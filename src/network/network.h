@@ -56,6 +56,8 @@ class Network {
   Status PrepareEnv(const std::string& env, const Cidr& subnet);
   // Namespace + CNI ADD chain for a replica; returns the cached attachment if it exists.
   StatusOr<Attachment> Attach(const std::string& env, const Cidr& subnet, const std::string& replica_id);
+  // The address of an attached replica from its cached ADD result ("" if none).
+  std::string AttachedIp(const std::string& replica_id) const;
   // CNI DEL chain (reverse order) and namespace removal. Absent is ok.
   Status Detach(const std::string& env, const std::string& replica_id);
   // Bridge, host rules, IPAM state and files of an environment whose replicas are gone.

@@ -79,6 +79,7 @@ Status Supervisor::Adopt() {
                                          o_.log_max_bytes, o_.log_keep_files);
     if (Status s = ref.logs->Open(); !s.ok()) spdlog::warn("logs {}: {}", rec.id, s.message());
 
+    if (o_.network && ref.rec.ip.empty()) ref.rec.ip = o_.network->AttachedIp(rec.id);  // died before saving it
     bool same_process = cs.status == runtime::ContainerStatus::kRunning &&
                         (rec.pid == 0 || (cs.pid == rec.pid && (rec.pid_start_time == 0 ||
                                                                 cs.pid_start_time == rec.pid_start_time)));
@@ -99,12 +100,10 @@ Status Supervisor::Adopt() {
       ++adopted;
       continue;
     }
-    if (have_container && cs.status == runtime::ContainerStatus::kCreated && rec.state == "starting") {
-      // berthd died between create and start: start it afresh, no failure counted.
-      (void)rt_.Delete(rec.id);
-      ref.rec.state = "backoff";
-      ref.rec.next_start_at_ms = 0;
-      Persist(ref);
+    if (rec.state == "starting" && cs.status != runtime::ContainerStatus::kRunning) {
+      // berthd died while starting it (before or after runc create): start it afresh,
+      // without counting a failure or a restart.
+      asio::post(io_, [this, id = rec.id] { StartReplica(id, false); });
       continue;
     }
     if (have_container || rec.state == "running" || rec.state == "starting") {
