@@ -19,7 +19,13 @@ const char* HealthName(Health h);
 
 class HealthTracker {
  public:
-  HealthTracker(const spec::HealthCheck& check, TimePoint started_at);
+  // fast_interval > 0: until the first success (and at most fast_for), probe that often
+  // and do not count failures: readiness of a starting replica is detected within
+  // milliseconds instead of a whole interval (cold starts). readiness_only: after the
+  // first success there are no more probes (an implicit check, for exposed services
+  // without a health check; status then reads kNone).
+  HealthTracker(const spec::HealthCheck& check, TimePoint started_at, Millis fast_interval = Millis(0),
+                Millis fast_for = Millis(60'000), bool readiness_only = false);
 
   Health status() const { return status_; }
   int failures() const { return failures_; }
@@ -33,8 +39,12 @@ class HealthTracker {
 
  private:
   bool InStartPeriod(TimePoint now) const;
+  bool InFastPhase(TimePoint now) const;
 
   spec::HealthCheck check_;
+  Millis fast_interval_;
+  Millis fast_for_;
+  bool readiness_only_;
   TimePoint started_;
   TimePoint next_;
   Health status_;

@@ -62,5 +62,38 @@ TEST(Health, SuccessEndsStartPeriodEarly) {
   EXPECT_EQ(t.Record(false, t0 + Millis(32'000)), Health::kUnhealthy);  // counts: start period over
 }
 
+TEST(Health, FastPhaseProbesOftenUntilFirstSuccess) {
+  TimePoint t0 = FromUnixMillis(0);
+  spec::HealthCheck c = Check(30, 1);
+  c.kind = spec::HealthKind::kTcp;
+  HealthTracker t(c, t0, Millis(20), Millis(1000));
+  EXPECT_EQ(t.NextProbeAt(), t0 + Millis(20));
+  for (int ms = 20; ms < 200; ms += 20) {
+    EXPECT_EQ(t.Record(false, t0 + Millis(ms)), Health::kStarting) << ms;  // not counted
+    EXPECT_EQ(t.NextProbeAt(), t0 + Millis(ms + 20));
+  }
+  EXPECT_EQ(t.Record(true, t0 + Millis(200)), Health::kHealthy);
+  EXPECT_EQ(t.NextProbeAt(), t0 + Millis(30'200));  // normal interval afterwards
+}
+
+TEST(Health, FastPhaseEndsAndFailuresCountAgain) {
+  TimePoint t0 = FromUnixMillis(0);
+  spec::HealthCheck c = Check(30, 1);
+  HealthTracker t(c, t0, Millis(20), Millis(100));
+  EXPECT_EQ(t.Record(false, t0 + Millis(120)), Health::kUnhealthy);
+}
+
+TEST(Health, ReadinessOnlyStopsProbingAndReadsNone) {
+  TimePoint t0 = FromUnixMillis(0);
+  spec::HealthCheck c;
+  c.kind = spec::HealthKind::kTcp;
+  c.port = 8000;
+  HealthTracker t(c, t0, Millis(10), Millis(60'000), /*readiness_only=*/true);
+  EXPECT_EQ(t.status(), Health::kStarting);
+  EXPECT_EQ(t.Record(false, t0 + Millis(10)), Health::kStarting);
+  EXPECT_EQ(t.Record(true, t0 + Millis(20)), Health::kNone);
+  EXPECT_EQ(t.NextProbeAt(), TimePoint::max());
+}
+
 }  // namespace
 }  // namespace berth::supervisor

@@ -48,6 +48,8 @@ const char* ActionName(ActionKind k) {
     case ActionKind::kRestart: return "restart";
     case ActionKind::kReplace: return "replace";
     case ActionKind::kStop: return "stop";
+    case ActionKind::kPrepare: return "prepare";
+    case ActionKind::kPromote: return "promote";
   }
   return "?";
 }
@@ -97,24 +99,30 @@ Plan Reconcile(const std::vector<DesiredService>& desired, const std::vector<Obs
 
     bool rollout_in_flight = false;
     for (auto* r : reps)
-      rollout_in_flight |= r->busy || (r->rec.state == "starting" && r->rec.index <= d.replicas);
+      rollout_in_flight |= r->rec.index <= d.replicas && (r->busy || r->rec.state == "starting");
+    const int standby_index = d.replicas + 1;
+    auto make = [&](int i) {
+      store::ReplicaRecord r;
+      r.env = d.env;
+      r.service = d.service;
+      r.index = i;
+      r.id = ReplicaId(d.env, d.service, i);
+      return r;
+    };
 
     for (int i = 1; i <= d.replicas; ++i) {
       auto it = by_index.find(i);
       if (it == by_index.end()) {
-        if (deps_ok) {
-          store::ReplicaRecord r;
-          r.env = d.env;
-          r.service = d.service;
-          r.index = i;
-          r.id = ReplicaId(d.env, d.service, i);
-          add(ActionKind::kCreate, r, "scale up");
-        }
+        if (deps_ok) add(ActionKind::kCreate, make(i), "scale up");
         continue;
       }
       const ObservedReplica& o = *it->second;
       if (o.busy) continue;
       const auto& r = o.rec;
+      if (r.state == "standby" && r.spec_hash == d.spec_hash) {
+        add(ActionKind::kPromote, r, "scale up (prepared)");
+        continue;
+      }
       if (r.spec_hash != d.spec_hash && r.state != "stopped") {
         if (!rollout_in_flight) {
           add(ActionKind::kReplace, r, "spec changed");
@@ -131,8 +139,18 @@ Plan Reconcile(const std::vector<DesiredService>& desired, const std::vector<Obs
         }
       }
     }
-    for (auto it = reps.rbegin(); it != reps.rend(); ++it)
-      if ((*it)->rec.index > d.replicas && !(*it)->busy) add(ActionKind::kStop, (*it)->rec, "scale down");
+    // The standby: prepared at replicas+1 while the service may still grow.
+    bool want_standby = d.prewarm && deps_ok;
+    auto sit = by_index.find(standby_index);
+    bool keep_standby = want_standby && sit != by_index.end() && sit->second->rec.state == "standby" &&
+                        sit->second->rec.spec_hash == d.spec_hash;
+    if (want_standby && sit == by_index.end()) add(ActionKind::kPrepare, make(standby_index), "prewarm");
+    for (auto it = reps.rbegin(); it != reps.rend(); ++it) {
+      const auto& r = (*it)->rec;
+      if (r.index <= d.replicas || (*it)->busy) continue;
+      if (r.index == standby_index && keep_standby) continue;
+      add(ActionKind::kStop, r, r.state == "standby" ? "standby not needed" : "scale down");
+    }
   }
   return plan;
 }

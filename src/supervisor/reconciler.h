@@ -21,18 +21,25 @@ struct DesiredService {
   int replicas = 1;
   std::string spec_hash;
   std::vector<spec::DependsOn> depends_on;
+  // Autoscaled services below their maximum keep one replica prepared but not started
+  // (state "standby", at index replicas+1), so scaling up is a `runc start` away.
+  bool prewarm = false;
 };
 
 struct ObservedReplica {
   store::ReplicaRecord rec;
   bool busy = false;  // a start/stop is in flight: leave it alone this pass
 };
+// Replica states the reconciler knows: "standby" (prepared, not started), "starting",
+// "running", "backoff", "exited", "stopped".
 
 enum class ActionKind {
   kCreate,   // no replica at this index: create and start one
   kRestart,  // in backoff and due: start it again
   kReplace,  // running an outdated spec: stop it and start the new spec (one per service at a time)
   kStop,     // not wanted (scaled down, service or environment removed): stop and remove
+  kPrepare,  // create the standby replica (network, bundle, runc create) without starting it
+  kPromote,  // start a standby replica that is now wanted
 };
 const char* ActionName(ActionKind k);
 

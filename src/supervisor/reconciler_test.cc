@@ -77,6 +77,44 @@ TEST(Reconcile, Table) {
   }
 }
 
+DesiredService Autoscaled(int n) {
+  DesiredService d = Want("api", n);
+  d.prewarm = true;
+  return d;
+}
+
+TEST(Reconcile, StandbyIsPreparedPromotedAndReplaced) {
+  struct Case {
+    const char* name;
+    std::vector<DesiredService> want;
+    std::vector<ObservedReplica> have;
+    V actions;
+  };
+  const Case table[] = {
+      {"at zero: prepare replica 1", {Autoscaled(0)}, {}, {"prepare shop.api.1"}},
+      {"standby kept while not wanted", {Autoscaled(0)}, {Have("api", 1, "standby")}, {}},
+      {"wanted: promote it, prepare the next",
+       {Autoscaled(1)},
+       {Have("api", 1, "standby")},
+       {"promote shop.api.1", "prepare shop.api.2"}},
+      {"scale up by two: promote one, create one",
+       {Autoscaled(2)},
+       {Have("api", 1, "standby")},
+       {"promote shop.api.1", "create shop.api.2", "prepare shop.api.3"}},
+      {"outdated standby is stopped (then prepared again)",
+       {Autoscaled(0)},
+       {Have("api", 1, "standby", "old")},
+       {"stop shop.api.1"}},
+      {"scale down: running replica and stray standby go",
+       {Autoscaled(1)},
+       {Have("api", 1, "running"), Have("api", 2, "running"), Have("api", 3, "standby")},
+       {"stop shop.api.3", "stop shop.api.2"}},
+      {"busy standby untouched", {Autoscaled(1)}, {Have("api", 1, "running"), Have("api", 2, "standby", "h1", true)}, {}},
+      {"no prewarm: no standby", {Want("api", 1)}, {Have("api", 1, "running")}, {}},
+  };
+  for (const auto& c : table) EXPECT_EQ(Summary(Reconcile(c.want, c.have, kNow)), c.actions) << c.name;
+}
+
 TEST(Reconcile, BackoffWakesAtEarliestDue) {
   auto a = Have("api", 1, "backoff");
   a.rec.next_start_at_ms = ToUnixMillis(kNow) + 5000;

@@ -409,7 +409,8 @@ void Supervisor::ReconcileNow() {
   for (const auto& [name, env] : envs_) {
     if (env.deleting) continue;
     for (const auto& [sname, s] : env.project.services)
-      desired.push_back({name, sname, DesiredReplicas(env, s), env.hashes.at(sname), s.depends_on});
+      desired.push_back({name, sname, DesiredReplicas(env, s), env.hashes.at(sname), s.depends_on,
+                         o_.prewarm && s.scale.max > s.scale.min && DesiredReplicas(env, s) < s.scale.max});
   }
   std::vector<ObservedReplica> observed;
   for (const auto& [id, r] : replicas_) observed.push_back({r->rec, r->busy || r->stopping});
@@ -447,6 +448,15 @@ void Supervisor::Execute(const Action& a) {
     }
     case ActionKind::kRestart:
       StartReplica(a.id, true);
+      break;
+    case ActionKind::kPrepare: {
+      const Env& env = envs_.at(a.env);
+      AddReplica(a, env, env.project.services.at(a.service));
+      PrepareReplica(a.id);
+      break;
+    }
+    case ActionKind::kPromote:
+      PromoteReplica(a.id);
       break;
     case ActionKind::kReplace:
     case ActionKind::kStop: {

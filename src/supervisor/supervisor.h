@@ -46,6 +46,7 @@ struct SupervisorOptions {
   Layout layout;
   int64_t default_pids_limit = 1024;
   Amount capacity;  // what environments may reserve in total (admission.h)
+  bool prewarm = true;  // autoscaled services keep one prepared (created, not started) replica
   std::string init_path;  // berth-init for isolated runtimes; empty: none
   // Per-environment networks (isolated runtimes). Null: replicas share the host network.
   network::Network* network = nullptr;
@@ -163,6 +164,10 @@ class Supervisor {
   // Replica lifecycle (supervisor_replica.cc)
   Replica& AddReplica(const Action& a, const Env& env, const spec::Service& svc);
   void StartReplica(const std::string& id, bool is_restart);
+  void PrepareReplica(const std::string& id);
+  void PromoteReplica(const std::string& id);
+  void Launch(const std::string& id, bool is_restart, bool standby);
+  void OnPrepared(const std::string& id, uint64_t incarnation, Status st);
   void OnStarted(const std::string& id, uint64_t incarnation, StatusOr<runtime::ContainerState> st);
   void WatchExit(Replica& r);
   void OnExit(const std::string& id, uint64_t incarnation, std::optional<int> wait_status);

@@ -93,11 +93,22 @@ Status Supervisor::Adopt() {
       }
       Persist(ref);
       if (const spec::Service* svc = ServiceOf(ref.rec)) {
-        ref.health = std::make_unique<HealthTracker>(svc->healthcheck, FromUnixMillis(ref.rec.started_at_ms));
+        // Still waiting for readiness (berthd died meanwhile): keep probing fast.
+        bool fresh = ref.rec.health == "starting";
+        ref.health = MakeHealthTracker(*svc, FromUnixMillis(ref.rec.started_at_ms), fresh, &ref.probe);
         ScheduleProbe(ref);
       }
       WatchExit(ref);
       ++adopted;
+      continue;
+    }
+    if (rec.state == "standby") {
+      // A prepared replica: still good if its container is created; else prepared anew.
+      ref.prepared = have_container && cs.status == runtime::ContainerStatus::kCreated;
+      if (!ref.prepared) {
+        if (have_container) (void)rt_.Delete(rec.id);
+        asio::post(io_, [this, id = rec.id] { PrepareReplica(id); });
+      }
       continue;
     }
     if (rec.state == "starting" && cs.status != runtime::ContainerStatus::kRunning) {

@@ -10,6 +10,29 @@ namespace berth::supervisor {
 
 namespace asio = boost::asio;
 
+bool NeedsReadiness(const spec::Service& s) {
+  return s.healthcheck.kind != spec::HealthKind::kNone || s.expose.has_value();
+}
+
+std::unique_ptr<HealthTracker> MakeHealthTracker(const spec::Service& s, TimePoint started, bool fresh,
+                                                 spec::HealthCheck* probe) {
+  constexpr Millis kFast{20}, kReadiness{10};
+  const Millis fast_for = std::max(s.healthcheck.start_period, Millis(60'000));
+  if (s.healthcheck.kind != spec::HealthKind::kNone) {
+    *probe = s.healthcheck;
+    bool cheap = s.healthcheck.kind == spec::HealthKind::kHttp || s.healthcheck.kind == spec::HealthKind::kTcp;
+    return std::make_unique<HealthTracker>(*probe, started, fresh && cheap ? kFast : Millis(0), fast_for);
+  }
+  *probe = spec::HealthCheck{};
+  if (s.expose && fresh) {
+    probe->kind = spec::HealthKind::kTcp;
+    probe->port = s.expose->port;
+    probe->timeout = Millis(1000);
+    return std::make_unique<HealthTracker>(*probe, started, kReadiness, Millis(600'000), /*readiness_only=*/true);
+  }
+  return std::make_unique<HealthTracker>(*probe, started);
+}
+
 void Supervisor::ScheduleProbe(Replica& r) {
   if (!r.health || r.health->status() == Health::kNone || shut_down_) return;
   auto delay = r.health->NextProbeAt() - clock_.Now();
@@ -26,9 +49,7 @@ void Supervisor::RunProbe(const std::string& id, uint64_t inc) {
   auto it = replicas_.find(id);
   if (it == replicas_.end() || it->second->incarnation != inc || it->second->rec.state != "running") return;
   Replica& r = *it->second;
-  const spec::Service* svc = ServiceOf(r.rec);
-  if (!svc) return;
-  const spec::HealthCheck& hc = svc->healthcheck;
+  const spec::HealthCheck& hc = r.probe;
   auto done = [this, id, inc](bool ok, std::string detail) { OnProbe(id, inc, ok, std::move(detail)); };
   std::string ip = r.rec.ip.empty() ? "127.0.0.1" : r.rec.ip;
   switch (hc.kind) {

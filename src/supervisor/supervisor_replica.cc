@@ -67,21 +67,46 @@ Supervisor::Replica& Supervisor::AddReplica(const Action& a, const Env& env, con
   return ref;
 }
 
-void Supervisor::StartReplica(const std::string& id, bool is_restart) {
+void Supervisor::StartReplica(const std::string& id, bool is_restart) { Launch(id, is_restart, false); }
+
+void Supervisor::PrepareReplica(const std::string& id) { Launch(id, false, true); }
+
+void Supervisor::PromoteReplica(const std::string& id) {
+  auto it = replicas_.find(id);
+  if (it == replicas_.end()) return;
+  Replica& r = *it->second;
+  if (!r.prepared) return StartReplica(id, false);  // preparing failed: the full path says why
+  r.busy = true;
+  r.prepared = false;
+  r.rec.state = "starting";
+  Persist(r);
+  Event("start", r.rec, "prepared");
+  uint64_t inc = r.incarnation;
+  asio::post(pool_, [this, id, inc] {
+    auto result = rt_.Start(id);
+    asio::post(io_, [this, id, inc, result = std::move(result)]() mutable { OnStarted(id, inc, std::move(result)); });
+  });
+}
+
+// Builds the container and (unless `standby`) starts it: network attachment, bundle,
+// runc create and start on the worker pool; the result comes back to OnStarted (or
+// OnPrepared for a standby).
+void Supervisor::Launch(const std::string& id, bool is_restart, bool standby) {
   auto it = replicas_.find(id);
   if (it == replicas_.end()) return;
   Replica& r = *it->second;
   const spec::Service* svc = ServiceOf(r.rec);
   if (!svc) return;
   r.busy = true;
+  r.prepared = false;
   r.unhealthy_kill = false;
   r.incarnation = next_incarnation_++;
   if (is_restart) ++r.rec.restarts;
-  r.rec.state = "starting";
+  r.rec.state = standby ? "standby" : "starting";
   r.rec.pid = 0;
   r.rec.pid_start_time = 0;
   r.rec.spec_hash = HashOf(r.rec);
-  r.rec.health = svc->healthcheck.kind == spec::HealthKind::kNone ? "none" : "starting";
+  r.rec.health = "none";
 
   ReplicaContext ctx;
   ctx.env = r.rec.env;
@@ -113,12 +138,22 @@ void Supervisor::StartReplica(const std::string& id, bool is_restart) {
   }
   Persist(r);
   uint64_t inc = r.incarnation;
+  auto finish = [this, id, inc, standby](std::string ip, StatusOr<runtime::ContainerState> result) {
+    auto it = replicas_.find(id);
+    if (!ip.empty() && it != replicas_.end() && it->second->rec.ip != ip) {
+      it->second->rec.ip = ip;
+      UpdateHosts(it->second->rec.env);
+    }
+    if (standby) OnPrepared(id, inc, result.status());
+    else OnStarted(id, inc, std::move(result));
+  };
   if (!cspec.ok()) {
-    asio::post(io_, [this, id, inc, s = cspec.status()] { OnStarted(id, inc, s); });
+    asio::post(io_, [finish, s = cspec.status()] { finish("", s); });
     return;
   }
-  Event(is_restart ? "restart" : "start", r.rec, is_restart ? "restart " + std::to_string(r.rec.restarts) : "");
-  asio::post(pool_, [this, id, inc, env, subnet, c = std::move(*cspec)] {
+  if (!standby)
+    Event(is_restart ? "restart" : "start", r.rec, is_restart ? "restart " + std::to_string(r.rec.restarts) : "");
+  asio::post(pool_, [this, id, env, subnet, standby, finish, c = std::move(*cspec)] {
     std::string ip;
     StatusOr<runtime::ContainerState> result = [&]() -> StatusOr<runtime::ContainerState> {
       if (o_.network) {
@@ -131,17 +166,42 @@ void Supervisor::StartReplica(const std::string& id, bool is_restart) {
       if (!s.ok()) return s;
       s = rt_.Create(c);
       if (!s.ok()) return s;
+      if (standby) return runtime::ContainerState{id, runtime::ContainerStatus::kCreated, 0, 0};
       return rt_.Start(id);
     }();
-    asio::post(io_, [this, id, inc, ip, result = std::move(result)]() mutable {
-      auto it = replicas_.find(id);
-      if (!ip.empty() && it != replicas_.end() && it->second->rec.ip != ip) {
-        it->second->rec.ip = ip;
-        UpdateHosts(it->second->rec.env);
-      }
-      OnStarted(id, inc, std::move(result));
-    });
+    asio::post(io_, [finish, ip, result = std::move(result)]() mutable { finish(ip, std::move(result)); });
   });
+}
+
+void Supervisor::OnPrepared(const std::string& id, uint64_t inc, Status st) {
+  auto it = replicas_.find(id);
+  if (it == replicas_.end() || it->second->incarnation != inc) {
+    if (st.ok()) asio::post(pool_, [this, id] { (void)rt_.Delete(id); });
+    return;
+  }
+  Replica& r = *it->second;
+  r.busy = false;
+  r.prepared = st.ok();
+  r.rec.exit_reason = st.ok() ? "" : "prepare failed: " + st.message();
+  if (!st.ok()) spdlog::warn("prepare {}: {}", id, st.message());
+  Persist(r);
+  if (r.stopping) {
+    r.busy = true;
+    asio::post(pool_, [this, id, inc] {
+      (void)rt_.Delete(id);
+      asio::post(io_, [this, id, inc] {
+        auto it = replicas_.find(id);
+        if (it == replicas_.end() || it->second->incarnation != inc) return;
+        it->second->busy = false;
+        it->second->rec.state = "stopped";
+        auto cbs = std::move(it->second->after_stop);
+        for (auto& cb : cbs) cb();
+      });
+    });
+    return;
+  }
+  Changed();
+  Kick();
 }
 
 void Supervisor::OnStarted(const std::string& id, uint64_t inc, StatusOr<runtime::ContainerState> st) {
@@ -180,10 +240,12 @@ void Supervisor::OnStarted(const std::string& id, uint64_t inc, StatusOr<runtime
   r.rec.state = "running";
   r.rec.started_at_ms = ToUnixMillis(now);
   r.rec.exit_reason.clear();
+  if (const spec::Service* svc = ServiceOf(r.rec))
+    r.rec.health = NeedsReadiness(*svc) ? "starting" : "none";
   Persist(r);
   Event("running", r.rec, "pid " + std::to_string(st->pid));
   if (const spec::Service* svc = ServiceOf(r.rec)) {
-    r.health = std::make_unique<HealthTracker>(svc->healthcheck, now);
+    r.health = MakeHealthTracker(*svc, now, /*fresh=*/true, &r.probe);
     ScheduleProbe(r);
   }
   WatchExit(r);
