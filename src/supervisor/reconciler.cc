@@ -8,6 +8,7 @@ namespace berth::supervisor {
 namespace {
 
 using Key = std::pair<std::string, std::string>;  // env, service
+using Reps = std::vector<const ObservedReplica*>;
 
 const char* ConditionName(spec::DependCondition c) {
   switch (c) {
@@ -18,27 +19,139 @@ const char* ConditionName(spec::DependCondition c) {
   return "?";
 }
 
-// Whether every wanted replica of `dep` meets the condition.
-bool Satisfied(const spec::DependsOn& dep, int wanted, const std::vector<const ObservedReplica*>& reps) {
+bool Ready(const store::ReplicaRecord& r) {
+  return r.state == "running" && (r.health == "healthy" || r.health == "none");
+}
+
+// Counts toward the desired number: everything but standbys and replicas being removed.
+bool Serving(const store::ReplicaRecord& r) { return r.state != "standby" && r.state != "stopped"; }
+
+// Whether `wanted` replicas of `dep` meet the condition.
+bool Satisfied(const spec::DependsOn& dep, int wanted, const Reps& reps) {
   if (wanted == 0) return dep.condition != spec::DependCondition::kCompletedSuccessfully || reps.empty();
   int ok = 0;
   for (const ObservedReplica* r : reps) {
-    if (r->rec.index > wanted) continue;
-    const auto& s = r->rec.state;
     switch (dep.condition) {
-      case spec::DependCondition::kStarted:
-        ok += s == "running";
-        break;
-      case spec::DependCondition::kHealthy:
-        ok += s == "running" && (r->rec.health == "healthy" || r->rec.health == "none");
-        break;
-      case spec::DependCondition::kCompletedSuccessfully:
-        ok += s == "exited" && r->rec.exit_code == 0;
-        break;
+      case spec::DependCondition::kStarted: ok += r->rec.state == "running"; break;
+      case spec::DependCondition::kHealthy: ok += Ready(r->rec); break;
+      case spec::DependCondition::kCompletedSuccessfully: ok += r->rec.state == "exited" && r->rec.exit_code == 0; break;
     }
   }
   return ok >= wanted;
 }
+
+// The plan for one service. Replicas are identified by index, but the desired state is a
+// count: indices are names, new replicas take the lowest free ones.
+class ServicePlanner {
+ public:
+  ServicePlanner(const DesiredService& d, const Reps& reps, TimePoint now, Plan& plan)
+      : d_(d), reps_(reps), now_(now), plan_(plan) {
+    for (auto* r : reps_) used_.insert(r->rec.index);
+  }
+
+  void Run(bool deps_ok) {
+    std::vector<const ObservedReplica*> current, outdated, standby_ok;
+    int current_ready = 0;
+    for (auto* r : reps_) {
+      const auto& rec = r->rec;
+      bool fresh = rec.spec_hash == d_.spec_hash;
+      if (rec.state == "standby") {
+        if (fresh && !r->busy) standby_ok.push_back(r);
+        else if (!r->busy) Add(ActionKind::kStop, rec, fresh ? "standby not needed" : "standby outdated");
+        continue;
+      }
+      if (!Serving(rec)) continue;
+      (fresh ? current : outdated).push_back(r);
+      current_ready += fresh && Ready(rec);
+    }
+    int n = d_.replicas, c = static_cast<int>(current.size()), o = static_cast<int>(outdated.size());
+
+    // Up: promote a standby first, then create; during a rollout one extra at a time
+    // (surge 1), so capacity never drops below n.
+    auto may_add = [&] { return c < n && (o == 0 || c + o < n + 1); };
+    while (deps_ok && may_add() && !standby_ok.empty()) {
+      Add(ActionKind::kPromote, standby_ok.back()->rec, o ? "rolling update (prepared)" : "scale up (prepared)");
+      standby_ok.pop_back();
+      ++c;
+    }
+    while (deps_ok && may_add()) {
+      Add(ActionKind::kCreate, Make(FreeIndex()), o ? "rolling update" : "scale up");
+      ++c;
+    }
+    if (!deps_ok && c < n) waiting_ = true;
+
+    // Outdated replicas go once enough current ones are ready; ones that serve nothing at once.
+    int removable = std::max(0, current_ready + o - n);
+    std::sort(outdated.begin(), outdated.end(), [](auto* a, auto* b) { return Ready(a->rec) < Ready(b->rec); });
+    for (auto* r : outdated) {
+      if (r->busy) continue;
+      if (!Ready(r->rec)) Add(ActionKind::kStop, r->rec, "spec changed");
+      else if (removable > 0) {
+        Add(ActionKind::kStop, r->rec, "spec changed: replaced");
+        --removable;
+      }
+    }
+
+    // Down: extra current replicas, not-ready and highest index first.
+    if (static_cast<int>(current.size()) > n) {
+      std::sort(current.begin(), current.end(), [](auto* a, auto* b) {
+        if (Ready(a->rec) != Ready(b->rec)) return Ready(a->rec) < Ready(b->rec);
+        return a->rec.index > b->rec.index;
+      });
+      int extra = static_cast<int>(current.size()) - n;
+      for (auto* r : current) {
+        if (extra == 0) break;
+        if (r->busy) continue;
+        Add(ActionKind::kStop, r->rec, "scale down");
+        --extra;
+      }
+    }
+
+    // Restarts that are due.
+    for (auto* r : current) {
+      if (r->busy || r->rec.state != "backoff" || stopped_.count(r->rec.id)) continue;
+      TimePoint due = FromUnixMillis(r->rec.next_start_at_ms);
+      if (due <= now_) Add(ActionKind::kRestart, r->rec, "backoff elapsed");
+      else if (!plan_.wake_at || due < *plan_.wake_at) plan_.wake_at = due;
+    }
+
+    // One prepared replica while the service may still grow; extras go.
+    bool want_standby = d_.prewarm && deps_ok;
+    if (want_standby && standby_ok.empty()) Add(ActionKind::kPrepare, Make(FreeIndex()), "prewarm");
+    for (size_t i = want_standby ? 1 : 0; i < standby_ok.size(); ++i)
+      Add(ActionKind::kStop, standby_ok[i]->rec, "standby not needed");
+  }
+
+  bool waiting() const { return waiting_; }
+
+ private:
+  int FreeIndex() {
+    int i = 1;
+    while (used_.count(i)) ++i;
+    used_.insert(i);
+    return i;
+  }
+  store::ReplicaRecord Make(int index) {
+    store::ReplicaRecord r;
+    r.env = d_.env;
+    r.service = d_.service;
+    r.index = index;
+    r.id = ReplicaId(d_.env, d_.service, index);
+    return r;
+  }
+  void Add(ActionKind kind, const store::ReplicaRecord& r, const char* reason) {
+    if (kind == ActionKind::kStop) stopped_.insert(r.id);
+    plan_.actions.push_back({kind, r.env, r.service, r.index, r.id, reason});
+  }
+
+  const DesiredService& d_;
+  const Reps& reps_;
+  TimePoint now_;
+  Plan& plan_;
+  std::set<int> used_;
+  std::set<std::string> stopped_;
+  bool waiting_ = false;
+};
 
 }  // namespace
 
@@ -46,7 +159,6 @@ const char* ActionName(ActionKind k) {
   switch (k) {
     case ActionKind::kCreate: return "create";
     case ActionKind::kRestart: return "restart";
-    case ActionKind::kReplace: return "replace";
     case ActionKind::kStop: return "stop";
     case ActionKind::kPrepare: return "prepare";
     case ActionKind::kPromote: return "promote";
@@ -63,94 +175,40 @@ Plan Reconcile(const std::vector<DesiredService>& desired, const std::vector<Obs
   Plan plan;
   std::map<Key, const DesiredService*> want;
   for (const auto& d : desired) want[{d.env, d.service}] = &d;
-  std::map<Key, std::vector<const ObservedReplica*>> have;
+  std::map<Key, Reps> have;
   for (const auto& o : observed) have[{o.rec.env, o.rec.service}].push_back(&o);
   for (auto& [k, v] : have)
     std::sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->rec.index < b->rec.index; });
-
-  auto add = [&](ActionKind kind, const store::ReplicaRecord& r, std::string reason) {
-    plan.actions.push_back({kind, r.env, r.service, r.index, r.id, std::move(reason)});
-  };
 
   // Replicas of services no longer wanted.
   for (const auto& [key, reps] : have) {
     if (want.count(key)) continue;
     for (auto it = reps.rbegin(); it != reps.rend(); ++it)
-      if (!(*it)->busy) add(ActionKind::kStop, (*it)->rec, "service removed");
+      if (!(*it)->busy)
+        plan.actions.push_back({ActionKind::kStop, (*it)->rec.env, (*it)->rec.service, (*it)->rec.index,
+                                (*it)->rec.id, "service removed"});
   }
 
+  static const Reps kNone;
   for (const auto& d : desired) {
-    const auto& reps = have[{d.env, d.service}];
-    std::map<int, const ObservedReplica*> by_index;
-    for (auto* r : reps) by_index[r->rec.index] = r;
-
-    // Dependencies gate first starts only; restarts of a started service go ahead.
+    auto hit = have.find({d.env, d.service});
+    const Reps& reps = hit == have.end() ? kNone : hit->second;
+    // Dependencies gate new replicas only; restarts of a started service go ahead.
     bool deps_ok = true;
+    std::vector<std::string> waits;
     for (const auto& dep : d.depends_on) {
       auto wit = want.find({d.env, dep.service});
-      int wanted = wit == want.end() ? 0 : wit->second->replicas;
       if (wit == want.end() && !dep.required) continue;
-      if (!Satisfied(dep, wanted, have[{d.env, dep.service}])) {
+      int wanted = wit == want.end() ? 0 : wit->second->replicas;
+      auto dit = have.find({d.env, dep.service});
+      if (!Satisfied(dep, wanted, dit == have.end() ? kNone : dit->second)) {
         deps_ok = false;
-        plan.waiting.push_back(d.env + "/" + d.service + " waits for " + dep.service + " (" +
-                               ConditionName(dep.condition) + ")");
+        waits.push_back(d.env + "/" + d.service + " waits for " + dep.service + " (" + ConditionName(dep.condition) + ")");
       }
     }
-
-    bool rollout_in_flight = false;
-    for (auto* r : reps)
-      rollout_in_flight |= r->rec.index <= d.replicas && (r->busy || r->rec.state == "starting");
-    const int standby_index = d.replicas + 1;
-    auto make = [&](int i) {
-      store::ReplicaRecord r;
-      r.env = d.env;
-      r.service = d.service;
-      r.index = i;
-      r.id = ReplicaId(d.env, d.service, i);
-      return r;
-    };
-
-    for (int i = 1; i <= d.replicas; ++i) {
-      auto it = by_index.find(i);
-      if (it == by_index.end()) {
-        if (deps_ok) add(ActionKind::kCreate, make(i), "scale up");
-        continue;
-      }
-      const ObservedReplica& o = *it->second;
-      if (o.busy) continue;
-      const auto& r = o.rec;
-      if (r.state == "standby" && r.spec_hash == d.spec_hash) {
-        add(ActionKind::kPromote, r, "scale up (prepared)");
-        continue;
-      }
-      if (r.spec_hash != d.spec_hash && r.state != "stopped") {
-        if (!rollout_in_flight) {
-          add(ActionKind::kReplace, r, "spec changed");
-          rollout_in_flight = true;  // one replacement at a time per service
-        }
-        continue;
-      }
-      if (r.state == "backoff") {
-        TimePoint due = FromUnixMillis(r.next_start_at_ms);
-        if (due <= now) {
-          add(ActionKind::kRestart, r, "backoff elapsed");
-        } else if (!plan.wake_at || due < *plan.wake_at) {
-          plan.wake_at = due;
-        }
-      }
-    }
-    // The standby: prepared at replicas+1 while the service may still grow.
-    bool want_standby = d.prewarm && deps_ok;
-    auto sit = by_index.find(standby_index);
-    bool keep_standby = want_standby && sit != by_index.end() && sit->second->rec.state == "standby" &&
-                        sit->second->rec.spec_hash == d.spec_hash;
-    if (want_standby && sit == by_index.end()) add(ActionKind::kPrepare, make(standby_index), "prewarm");
-    for (auto it = reps.rbegin(); it != reps.rend(); ++it) {
-      const auto& r = (*it)->rec;
-      if (r.index <= d.replicas || (*it)->busy) continue;
-      if (r.index == standby_index && keep_standby) continue;
-      add(ActionKind::kStop, r, r.state == "standby" ? "standby not needed" : "scale down");
-    }
+    ServicePlanner p(d, reps, now, plan);
+    p.Run(deps_ok);
+    if (p.waiting()) plan.waiting.insert(plan.waiting.end(), waits.begin(), waits.end());
   }
   return plan;
 }

@@ -33,11 +33,16 @@ struct ObservedReplica {
 // Replica states the reconciler knows: "standby" (prepared, not started), "starting",
 // "running", "backoff", "exited", "stopped".
 
+// The desired state of a service is a count of replicas running its current spec. The
+// plan creates what is missing at the lowest free indices (promoting a prepared standby
+// first), stops extras (not-ready and highest index first), restarts what is due after
+// its backoff, and rolls out a changed spec with a surge of one: a replica of the new
+// spec is started, and an old one stopped only once the new one is ready, so capacity
+// never drops below the desired count.
 enum class ActionKind {
-  kCreate,   // no replica at this index: create and start one
+  kCreate,   // create and start a replica (new index)
   kRestart,  // in backoff and due: start it again
-  kReplace,  // running an outdated spec: stop it and start the new spec (one per service at a time)
-  kStop,     // not wanted (scaled down, service or environment removed): stop and remove
+  kStop,     // not wanted (scaled down, outdated, service or environment removed): stop and remove
   kPrepare,  // create the standby replica (network, bundle, runc create) without starting it
   kPromote,  // start a standby replica that is now wanted
 };

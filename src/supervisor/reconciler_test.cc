@@ -34,6 +34,12 @@ std::vector<std::string> Summary(const Plan& p) {
 
 using V = std::vector<std::string>;
 
+ObservedReplica Ready(const std::string& svc, int index, const std::string& hash = "h1") {
+  auto o = Have(svc, index, "running", hash);
+  o.rec.health = "healthy";
+  return o;
+}
+
 TEST(Reconcile, Table) {
   struct Case {
     const char* name;
@@ -45,36 +51,71 @@ TEST(Reconcile, Table) {
   backoff_due.rec.next_start_at_ms = ToUnixMillis(kNow) - 1;
   auto backoff_later = Have("api", 1, "backoff");
   backoff_later.rec.next_start_at_ms = ToUnixMillis(kNow) + 5000;
+  auto starting_new = Have("api", 2, "starting", "h2");
+  auto running_unready_new = Have("api", 2, "running", "h2");
+  running_unready_new.rec.health = "starting";
 
   const Case table[] = {
       {"nothing to do", {}, {}, {}},
       {"create all", {Want("api", 2)}, {}, {"create shop.api.1", "create shop.api.2"}},
       {"converged", {Want("api", 2)}, {Have("api", 1, "running"), Have("api", 2, "running")}, {}},
-      {"fill a gap", {Want("api", 3)}, {Have("api", 1, "running"), Have("api", 3, "running")}, {"create shop.api.2"}},
+      {"fill the lowest free index", {Want("api", 3)}, {Have("api", 1, "running"), Have("api", 3, "running")},
+       {"create shop.api.2"}},
       {"scale down highest first",
        {Want("api", 1)},
        {Have("api", 1, "running"), Have("api", 2, "running"), Have("api", 3, "running")},
        {"stop shop.api.3", "stop shop.api.2"}},
+      {"scale down prefers replicas that are not ready",
+       {Want("api", 1)},
+       {Have("api", 1, "backoff"), Ready("api", 2)},
+       {"stop shop.api.1"}},
       {"scale to zero", {Want("api", 0)}, {Have("api", 1, "running")}, {"stop shop.api.1"}},
       {"service removed", {}, {Have("api", 1, "running"), Have("api", 2, "exited")}, {"stop shop.api.2", "stop shop.api.1"}},
       {"busy replicas are left alone", {Want("api", 0)}, {Have("api", 1, "running", "h1", true)}, {}},
       {"backoff due restarts", {Want("api", 1)}, {backoff_due}, {"restart shop.api.1"}},
       {"backoff not due waits", {Want("api", 1)}, {backoff_later}, {}},
-      {"exited stays exited", {Want("api", 1)}, {Have("api", 1, "exited")}, {}},
-      {"outdated replaced one at a time",
-       {Want("api", 2, "h2")},
-       {Have("api", 1, "running", "h1"), Have("api", 2, "running", "h1")},
-       {"replace shop.api.1"}},
-      {"no replacement while one is starting",
-       {Want("api", 2, "h2")},
-       {Have("api", 1, "starting", "h2"), Have("api", 2, "running", "h1")},
-       {}},
-      {"stopped replica is not replaced", {Want("api", 1, "h2")}, {Have("api", 1, "stopped", "h1")}, {}},
+      {"exited stays exited (it counts)", {Want("api", 1)}, {Have("api", 1, "exited")}, {}},
+      {"rollout: surge one new replica first", {Want("api", 2, "h2")}, {Ready("api", 1), Ready("api", 2)},
+       {"create shop.api.3"}},
+      {"rollout: the old one stays until the new one is ready", {Want("api", 1, "h2")},
+       {Ready("api", 1), running_unready_new}, {}},
+      {"rollout: no second surge while one is starting", {Want("api", 2, "h2")},
+       {Ready("api", 1), Ready("api", 3), starting_new}, {}},
+      {"rollout: new one ready, old one goes", {Want("api", 1, "h2")}, {Ready("api", 1), Ready("api", 2, "h2")},
+       {"stop shop.api.1"}},
+      {"rollout: an old replica that serves nothing goes at once", {Want("api", 1, "h2")},
+       {Have("api", 1, "backoff"), starting_new}, {"stop shop.api.1"}},
+      {"stopped replicas do not count", {Want("api", 1)}, {Have("api", 1, "stopped")}, {"create shop.api.2"}},
   };
   for (const auto& c : table) {
     Plan p = Reconcile(c.want, c.have, kNow);
     EXPECT_EQ(Summary(p), c.actions) << c.name;
   }
+}
+
+TEST(Reconcile, RollingUpdateConvergesWithCapacityKept) {
+  // Simulate: every action takes effect at once; new replicas become ready next pass.
+  std::vector<ObservedReplica> have = {Ready("api", 1), Ready("api", 2), Ready("api", 3)};
+  DesiredService want = Want("api", 3, "h2");
+  for (int pass = 0; pass < 20; ++pass) {
+    int ready = 0;
+    for (auto& o : have) ready += o.rec.state == "running" && o.rec.health == "healthy";
+    EXPECT_GE(ready, 3) << "pass " << pass;
+    for (auto& o : have)  // what started last pass is ready now
+      if (o.rec.state == "starting") { o.rec.state = "running"; o.rec.health = "healthy"; }
+    Plan p = Reconcile({want}, have, kNow);
+    if (p.actions.empty()) break;
+    for (const auto& a : p.actions) {
+      if (a.kind == ActionKind::kCreate) {
+        auto o = Have("api", a.index, "starting", "h2");
+        have.push_back(o);
+      } else if (a.kind == ActionKind::kStop) {
+        have.erase(std::remove_if(have.begin(), have.end(), [&](auto& o) { return o.rec.id == a.id; }), have.end());
+      }
+    }
+  }
+  ASSERT_EQ(have.size(), 3u);
+  for (auto& o : have) EXPECT_EQ(o.rec.spec_hash, "h2");
 }
 
 DesiredService Autoscaled(int n) {
@@ -101,15 +142,18 @@ TEST(Reconcile, StandbyIsPreparedPromotedAndReplaced) {
        {Autoscaled(2)},
        {Have("api", 1, "standby")},
        {"promote shop.api.1", "create shop.api.2", "prepare shop.api.3"}},
-      {"outdated standby is stopped (then prepared again)",
+      {"standby at any index is promoted", {Autoscaled(2)}, {Ready("api", 1), Have("api", 5, "standby")},
+       {"promote shop.api.5", "prepare shop.api.2"}},
+      {"outdated standby is stopped, a new one prepared",
        {Autoscaled(0)},
        {Have("api", 1, "standby", "old")},
-       {"stop shop.api.1"}},
-      {"scale down: running replica and stray standby go",
+       {"stop shop.api.1", "prepare shop.api.2"}},
+      {"scale down keeps the standby",
        {Autoscaled(1)},
        {Have("api", 1, "running"), Have("api", 2, "running"), Have("api", 3, "standby")},
-       {"stop shop.api.3", "stop shop.api.2"}},
-      {"busy standby untouched", {Autoscaled(1)}, {Have("api", 1, "running"), Have("api", 2, "standby", "h1", true)}, {}},
+       {"stop shop.api.2"}},
+      {"busy standby: not duplicated", {Autoscaled(1)}, {Have("api", 1, "running"), Have("api", 2, "standby", "h1", true)},
+       {"prepare shop.api.3"}},
       {"no prewarm: no standby", {Want("api", 1)}, {Have("api", 1, "running")}, {}},
   };
   for (const auto& c : table) EXPECT_EQ(Summary(Reconcile(c.want, c.have, kNow)), c.actions) << c.name;
@@ -154,7 +198,7 @@ TEST(Reconcile, DependsOnGatesFirstStart) {
   // A restart of an already created replica is not gated.
   auto api = Have("api", 1, "backoff");
   api.rec.next_start_at_ms = 0;
-  V want{"create shop.db.1", "restart shop.api.1"};
+  V want{"create shop.db.1", "restart shop.api.1"};  // the restart is not gated
   EXPECT_EQ(Summary(Reconcile({Want("db", 1), Want("api", 1, "h1", {healthy})}, {api}, kNow)), want);
 }
 

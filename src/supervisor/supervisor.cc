@@ -458,7 +458,6 @@ void Supervisor::Execute(const Action& a) {
     case ActionKind::kPromote:
       PromoteReplica(a.id);
       break;
-    case ActionKind::kReplace:
     case ActionKind::kStop: {
       std::string id = a.id;
       StopReplica(id, a.reason, [this, id] {
@@ -487,7 +486,7 @@ std::optional<Status> Supervisor::ReadyState(const std::string& name) const {
     int ready = 0;
     for (const auto& [id, r] : replicas_) {
       const auto& rec = r->rec;
-      if (rec.env != name || rec.service != sname || rec.index > want) continue;
+      if (rec.env != name || rec.service != sname || rec.state == "standby") continue;
       if (rec.spec_hash != env.hashes.at(sname)) continue;
       if (rec.state == "running" && (rec.health == "healthy" || rec.health == "none")) ++ready;
       else if (rec.state == "exited" && rec.exit_code == 0) ++ready;
