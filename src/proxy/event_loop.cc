@@ -1,0 +1,139 @@
+#include "proxy/event_loop.h"
+
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace berth::proxy {
+
+void TimerList::Unlink(TimerNode* n) {
+  if (n->prev) {
+    n->prev->next = n->next;
+  } else {
+    head_ = n->next;
+  }
+  if (n->next) {
+    n->next->prev = n->prev;
+  } else {
+    tail_ = n->prev;
+  }
+  n->prev = n->next = nullptr;
+  n->list = nullptr;
+}
+
+void TimerList::Arm(TimerNode* n, int64_t now_ms) {
+  if (n->list != nullptr) n->list->Unlink(n);
+  n->deadline_ms = now_ms + duration_ms_;
+  n->list = this;
+  n->prev = tail_;
+  n->next = nullptr;
+  if (tail_) {
+    tail_->next = n;
+  } else {
+    head_ = n;
+  }
+  tail_ = n;
+}
+
+void TimerList::Cancel(TimerNode* n) {
+  if (n->list != nullptr) n->list->Unlink(n);
+}
+
+void TimerList::Expire(int64_t now_ms) {
+  while (head_ != nullptr && head_->deadline_ms <= now_ms) {
+    TimerNode* n = head_;
+    Unlink(n);
+    n->client->OnTimer();
+  }
+}
+
+StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create() {
+  int fd = epoll_create1(EPOLL_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("epoll_create1");
+  return std::unique_ptr<EventLoop>(new EventLoop(fd));
+}
+
+EventLoop::EventLoop(int epfd) : epfd_(epfd), events_(256) {
+  UpdateTime();
+}
+
+EventLoop::~EventLoop() {
+  ::close(epfd_);
+}
+
+Status EventLoop::Add(int fd, IoHandler* h, uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = h;
+  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return ErrnoStatus("epoll_ctl add");
+  return OkStatus();
+}
+
+void EventLoop::Remove(int fd) {
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+}
+
+TimerList* EventLoop::Timers(int64_t duration_ms) {
+  for (auto& l : lists_) {
+    if (l->duration_ms() == duration_ms) return l.get();
+  }
+  lists_.push_back(std::make_unique<TimerList>(duration_ms));
+  return lists_.back().get();
+}
+
+int64_t EventLoop::MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+void EventLoop::UpdateTime() {
+  now_ns_ = MonotonicNs();
+}
+
+int EventLoop::Wait(int timeout) {
+  int max = static_cast<int>(events_.size());
+  if (timeout == 0 || busy_poll_ns_ == 0) return epoll_wait(epfd_, events_.data(), max, timeout);
+  int64_t start = MonotonicNs();
+  int n = 0;
+  if (gap_ewma_ns_ < busy_poll_ns_) {
+    int64_t until = start + busy_poll_ns_;
+    for (;;) {
+      n = epoll_wait(epfd_, events_.data(), max, 0);
+      if (n != 0 || MonotonicNs() >= until) break;
+      sched_yield();  // a runnable peer (the upstream, the client) on this CPU goes first
+    }
+  }
+  if (n == 0) n = epoll_wait(epfd_, events_.data(), max, timeout);
+  int64_t gap = std::min<int64_t>(MonotonicNs() - start, 100 * busy_poll_ns_);
+  gap_ewma_ns_ += (gap - gap_ewma_ns_) / 8;
+  return n;
+}
+
+void EventLoop::RunOnce(int max_wait_ms) {
+  int timeout = max_wait_ms;
+  if (pending_work_) {
+    timeout = 0;
+  } else {
+    int64_t now = now_ms();
+    for (auto& l : lists_) {
+      int64_t d = l->next_deadline();
+      if (d < 0) continue;
+      int64_t wait = d <= now ? 0 : d - now;
+      if (timeout < 0 || wait < timeout) timeout = static_cast<int>(wait);
+    }
+  }
+  pending_work_ = false;
+  int n = Wait(timeout);
+  UpdateTime();
+  for (int i = 0; i < n; ++i) {
+    static_cast<IoHandler*>(events_[i].data.ptr)->OnIo(events_[i].events);
+  }
+  int64_t now = now_ms();
+  for (size_t i = 0; i < lists_.size(); ++i) lists_[i]->Expire(now);
+}
+
+}  // namespace berth::proxy
