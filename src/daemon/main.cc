@@ -17,6 +17,8 @@
 #include <spdlog/spdlog.h>
 
 #include "api/handlers.h"
+#include "autoscaler/autoscaler.h"
+#include "ingress/proxy_manager.h"
 #include "api/server.h"
 #include "base/fs.h"
 #include "base/reaper.h"
@@ -54,6 +56,10 @@ struct Flags {
   bool no_network = false;
   double reserve_cpus = 0;
   std::string reserve_memory = "0";
+  std::string proxy_admin = "127.0.0.1:9090";
+  std::string proxy_binary;
+  int proxy_workers = 1;
+  bool no_proxy = false;
   int workers = 4;
 };
 
@@ -77,13 +83,13 @@ uint64_t Fnv64(const std::string& s) {
   return h;
 }
 
-// berth-init ships beside berthd.
-std::string DefaultInitPath() {
+// berth-init and berth-proxy ship beside berthd.
+std::string Beside(const std::string& name) {
   char buf[4096];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n <= 0) return "";
   std::string exe(buf, static_cast<size_t>(n));
-  return exe.substr(0, exe.rfind('/')) + "/berth-init";
+  return exe.substr(0, exe.rfind('/')) + "/" + name;
 }
 
 // Containers of different daemons (tests run several) must not share cgroup paths.
@@ -114,7 +120,7 @@ StatusOr<int> LockStateDir(const std::string& state_dir) {
   return fd;
 }
 
-int Run(const Flags& f) {
+int RunDaemon(const Flags& f) {
   auto base = ParseDuration(f.backoff_base);
   auto cap = ParseDuration(f.backoff_cap);
   if (!base.ok() || !cap.ok()) {
@@ -147,6 +153,10 @@ int Run(const Flags& f) {
   }
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) spdlog::warn("cannot become a subreaper: {}", strerror(errno));
 
+  if (!f.listen.empty() && f.token_file.empty()) {
+    spdlog::error("--listen needs --token-file: the TCP API requires a token");
+    return 2;
+  }
   std::string token;
   if (!f.token_file.empty()) {
     auto t = ReadFile(f.token_file);
@@ -207,7 +217,7 @@ int Run(const Flags& f) {
     return 2;
   }
   so.capacity = *capacity;
-  so.init_path = f.init_path.empty() ? DefaultInitPath() : f.init_path;
+  so.init_path = f.init_path.empty() ? Beside("berth-init") : f.init_path;
   if (access(so.init_path.c_str(), X_OK) != 0) {
     spdlog::warn("no berth-init at {}: containers run their program as PID 1", so.init_path);
     so.init_path.clear();
@@ -218,10 +228,69 @@ int Run(const Flags& f) {
   so.network = net.get();
   so.subnet_pool = f.subnet_pool;
   so.subnet_prefix = f.subnet_prefix;
+  std::unique_ptr<ingress::ProxyManager> proxy;
+  supervisor::Supervisor* sup_ptr = nullptr;
+  if (!f.no_proxy) {
+    ingress::ProxyManagerOptions po;
+    po.binary = f.proxy_binary.empty() ? Beside("berth-proxy") : f.proxy_binary;
+    po.listen = f.proxy_listen;
+    po.admin = f.proxy_admin;
+    po.workers = f.proxy_workers;
+    po.control_path = f.run_dir + "/proxy.sock";
+    po.routes_file = f.run_dir + "/proxy-routes.json";
+    po.pid_file = f.run_dir + "/berth-proxy.pid";
+    po.log_path = f.state_dir + "/berth-proxy.log";
+    // RouteInputs points into the last ListEnvs() result, kept here until the next call.
+    auto envs = std::make_shared<std::vector<supervisor::EnvView>>();
+    proxy = std::make_unique<ingress::ProxyManager>(io, clock, po, [&sup_ptr, &f, envs] {
+      ingress::RouteInputs in;
+      in.domain = f.domain;
+      if (!sup_ptr) return in;
+      *envs = sup_ptr->ListEnvs();
+      for (const auto& e : *envs) in.envs.push_back({e.rec.name, &e.project, e.rec.phase == "deleting"});
+      in.replicas = sup_ptr->Replicas();
+      in.draining = sup_ptr->Draining();
+      return in;
+    });
+    ingress::ProxyManager* p = proxy.get();
+    so.drain = [p](const std::string& id, const std::string& service, std::function<void()> done) {
+      p->Drain(id, service, std::move(done));
+    };
+  }
   supervisor::Supervisor sup(io, **store, **rt, clock, so);
+  sup_ptr = &sup;
   if (Status s = sup.Start(); !s.ok()) {
     spdlog::error("start: {}", s.message());
     return 1;
+  }
+  autoscaler::Autoscaler scaler(
+      io, clock,
+      [&sup] {
+        std::vector<autoscaler::Target> out;
+        for (const auto& t : sup.AutoscaleTargets()) {
+          autoscaler::DeciderConfig c;
+          c.min = t.min;
+          c.max = t.max;
+          c.limit = t.limit;
+          c.target_utilization = t.target_utilization;
+          c.idle = t.idle;
+          out.push_back({t.env + "/" + t.service, c, t.ready, t.current});
+        }
+        return out;
+      },
+      [&sup](const std::string& key, int n, const autoscaler::Decision& d) {
+        size_t slash = key.find('/');
+        sup.SetAutoscaled(key.substr(0, slash), key.substr(slash + 1), n, d.reason);
+      });
+  scaler.Start();
+  if (proxy) {
+    ingress::ProxyManager* p = proxy.get();
+    sup.OnChange([p] { p->Changed(); });
+    proxy->OnStats([&scaler](const proxy::StatsReport& r) {
+      for (const auto& [key, s] : r.services) scaler.Record(key, s.avg_concurrency, s.avg_queued);
+    });
+    proxy->OnActivate([&scaler](const std::string& key, double queued) { scaler.Activate(key, queued); });
+    if (Status s = proxy->Start(); !s.ok()) spdlog::error("ingress: {}", s.message());
   }
 
   api::DaemonInfo info{BERTH_VERSION, runtime_name, (*rt)->isolated(), f.state_dir, f.run_dir,
@@ -239,6 +308,8 @@ int Run(const Flags& f) {
   signals.async_wait([&](const boost::system::error_code&, int sig) {
     spdlog::info("signal {}: stopping (containers keep running)", sig);
     server.Stop();
+    scaler.Stop();
+    if (proxy) proxy->Shutdown();  // the proxy keeps serving: it outlives berthd
     sup.Shutdown();
     io.stop();
   });
@@ -281,6 +352,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--reserve-memory", f.reserve_memory, "memory kept back from environments (admission)")
       ->capture_default_str();
+  app.add_option("--proxy-admin", f.proxy_admin, "berth-proxy's metrics listener (\"\" disables)")
+      ->capture_default_str();
+  app.add_option("--proxy-workers", f.proxy_workers, "berth-proxy worker threads")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--proxy-binary", f.proxy_binary, "berth-proxy to run (default: beside berthd)");
+  app.add_flag("--no-proxy", f.no_proxy, "run no ingress proxy");
   app.add_option("--workers", f.workers, "threads for runtime calls")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--log-level", f.log_level, "debug, info, warn, error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
@@ -295,5 +373,5 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_level(spdlog::level::from_str(f.log_level));
-  return berth::Run(f);
+  return berth::RunDaemon(f);
 }

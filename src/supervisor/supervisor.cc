@@ -142,8 +142,59 @@ Supervisor::CapacityView Supervisor::Capacity() const {
 }
 
 int Supervisor::DesiredReplicas(const Env& env, const spec::Service& s) const {
-  auto it = env.scale.find(s.name);
-  return it != env.scale.end() ? it->second : s.replicas;
+  if (auto it = env.scale.find(s.name); it != env.scale.end()) return it->second;  // pinned
+  if (auto it = env.autoscaled.find(s.name); it != env.autoscaled.end())
+    return std::clamp(it->second, s.scale.min, std::max(s.scale.min, s.scale.max));
+  return s.replicas;
+}
+
+namespace {
+bool Autoscaled(const spec::Service& s) { return s.scale.max > s.scale.min; }
+bool ReadyRec(const store::ReplicaRecord& r) {
+  return r.state == "running" && (r.health == "healthy" || r.health == "none");
+}
+}  // namespace
+
+std::vector<Supervisor::AutoscaleTarget> Supervisor::AutoscaleTargets() const {
+  std::vector<AutoscaleTarget> out;
+  for (const auto& [name, env] : envs_) {
+    if (env.deleting) continue;
+    for (const auto& [sname, s] : env.project.services) {
+      if (!Autoscaled(s) || env.scale.count(sname)) continue;
+      AutoscaleTarget t{name, sname, s.scale.min, s.scale.max, s.concurrency.limit, s.scale.target_utilization,
+                        s.scale.idle, 0, DesiredReplicas(env, s)};
+      for (const auto& [id, r] : replicas_)
+        if (r->rec.env == name && r->rec.service == sname && r->rec.spec_hash == env.hashes.at(sname) &&
+            ReadyRec(r->rec) && !r->draining)
+          ++t.ready;
+      out.push_back(t);
+    }
+  }
+  return out;
+}
+
+void Supervisor::SetAutoscaled(const std::string& env, const std::string& service, int replicas,
+                               const std::string& reason) {
+  auto it = envs_.find(env);
+  if (it == envs_.end() || !it->second.project.services.count(service)) return;
+  int before = DesiredReplicas(it->second, it->second.project.services.at(service));
+  it->second.autoscaled[service] = replicas;
+  int after = DesiredReplicas(it->second, it->second.project.services.at(service));
+  if (after == before) return;
+  (void)store_.PutMeta("env/" + env + "/auto/" + service, std::to_string(replicas));
+  store::ReplicaRecord r;
+  r.env = env;
+  r.service = service;
+  Event("autoscale", r, std::to_string(before) + " -> " + std::to_string(after) + " (" + reason + ")");
+  Kick();
+  Changed();
+}
+
+std::set<std::string> Supervisor::Draining() const {
+  std::set<std::string> out;
+  for (const auto& [id, r] : replicas_)
+    if (r->draining) out.insert(id);
+  return out;
 }
 
 Status Supervisor::ApplyEnv(const spec::Project& project, store::EnvRecord meta, bool allow_create,

@@ -47,6 +47,9 @@ struct SupervisorOptions {
   int64_t default_pids_limit = 1024;
   Amount capacity;  // what environments may reserve in total (admission.h)
   bool prewarm = true;  // autoscaled services keep one prepared (created, not started) replica
+  // Ingress drain: called before an exposed running replica is stopped; `done` once the
+  // proxy sends it nothing and its requests finished. Unset: stop at once.
+  std::function<void(const std::string& id, const std::string& service, std::function<void()> done)> drain;
   std::string init_path;  // berth-init for isolated runtimes; empty: none
   // Per-environment networks (isolated runtimes). Null: replicas share the host network.
   network::Network* network = nullptr;
@@ -92,6 +95,21 @@ class Supervisor {
   // Pins a service's replica count (`berth scale`).
   Status Scale(const std::string& env, const std::string& service, int replicas);
 
+  // Autoscaling: services with x-berth.scale (min < max) that `berth scale` has not
+  // pinned, with their decider settings and counts; and setting a decision.
+  struct AutoscaleTarget {
+    std::string env, service;
+    int min = 0, max = 0, limit = 0;
+    double target_utilization = 0.7;
+    Millis idle{60'000};
+    int ready = 0, current = 0;
+  };
+  std::vector<AutoscaleTarget> AutoscaleTargets() const;
+  void SetAutoscaled(const std::string& env, const std::string& service, int replicas, const std::string& reason);
+
+  // Replicas being drained (the ingress keeps them but sends them nothing new).
+  std::set<std::string> Draining() const;
+
   struct CapacityView {
     Amount total;
     Amount reserved;
@@ -132,6 +150,7 @@ class Supervisor {
     store::EnvRecord rec;
     spec::Project project;
     std::map<std::string, int> scale;  // overrides
+    std::map<std::string, int> autoscaled;  // the autoscaler's counts (persisted)
     std::map<std::string, std::string> hashes;  // ServiceHash per service, computed once
     std::optional<network::Cidr> subnet;        // with a network: allocated once, kept in the store
     std::map<std::string, uint32_t> uids;       // resolved `user` per service (absent: root)

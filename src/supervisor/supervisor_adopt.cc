@@ -30,6 +30,8 @@ Status Supervisor::Adopt() {
     if (auto v = store_.GetMeta("env/" + rec.name + "/delete_volumes"); v.ok() && *v) env.remove_volumes = **v == "1";
     if (auto m = store_.ListMeta("env/" + rec.name + "/scale/"); m.ok())
       for (const auto& [k, v] : *m) env.scale[k.substr(k.rfind('/') + 1)] = std::atoi(v.c_str());
+    if (auto m = store_.ListMeta("env/" + rec.name + "/auto/"); m.ok())
+      for (const auto& [k, v] : *m) env.autoscaled[k.substr(k.rfind('/') + 1)] = std::atoi(v.c_str());
     if (auto v = store_.GetMeta("env/" + rec.name + "/subnet"); v.ok() && *v) {
       if (auto c = network::Cidr::Parse(**v); c.ok()) env.subnet = *c;
     }

@@ -14,6 +14,7 @@ struct Supervisor::Replica {
   bool stopping = false;        // we want it gone; after_stop runs once it is
   bool unhealthy_kill = false;  // the coming exit was caused by failed health checks
   bool prepared = false;        // standby: its container is created and waits for Start
+  bool draining = false;        // the ingress sends it nothing new; stop follows
   std::vector<std::function<void()>> after_stop;
   uint64_t incarnation = 0;     // bumps per start: late callbacks of an earlier run are ignored
   std::unique_ptr<HealthTracker> health;

@@ -345,7 +345,22 @@ void Supervisor::StopReplica(const std::string& id, std::string reason, std::fun
   r.stopping = true;
   Event("stop", r.rec, reason);
   if (r.busy) return;  // OnStarted / AfterContainerGone finish the stop
-  if (r.rec.state == "running" && r.rec.pid > 0) return Terminate(r, false);
+  if (r.rec.state == "running" && r.rec.pid > 0) {
+    const spec::Service* svc = ServiceOf(r.rec);
+    if (o_.drain && svc && svc->expose && !r.draining) {
+      // Leave the ingress first: no new requests, the in-flight ones finish, then the signal.
+      r.draining = true;
+      Changed();
+      uint64_t inc = r.incarnation;
+      o_.drain(id, r.rec.env + "/" + r.rec.service, [this, id, inc] {
+        auto it = replicas_.find(id);
+        if (it == replicas_.end() || it->second->incarnation != inc || it->second->rec.pid == 0) return;
+        Terminate(*it->second, false);
+      });
+      return;
+    }
+    return Terminate(r, false);
+  }
   // Nothing runs: make sure no container is left, then it is stopped.
   r.busy = true;
   uint64_t inc = r.incarnation;

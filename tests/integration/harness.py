@@ -88,12 +88,16 @@ class Daemon:
         # Daemons running at the same time (tests, benchmarks) must not hand out the same
         # subnets: the host has one routing table.
         self.subnet_pool = f"10.{random.randint(100, 250)}.0.0/16"
+        self.proxy_port = free_port()
+        self.proxy_admin_port = free_port()
 
     # --- process ---
     def start(self, wait=True):
         args = [BERTHD, "--state-dir", self.state_dir, "--run-dir", self.run_dir,
                 "--runtime", self.runtime, "--cgroup-parent", self.cgroup_parent,
-                "--subnet-pool", self.subnet_pool] + self.extra_args
+                "--subnet-pool", self.subnet_pool,
+                "--proxy-listen", f"127.0.0.1:{self.proxy_port}",
+                "--proxy-admin", f"127.0.0.1:{self.proxy_admin_port}"] + self.extra_args
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=log, start_new_session=True)
         if wait:
@@ -118,6 +122,44 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+
+    def proxy_pid(self):
+        try:
+            with open(os.path.join(self.run_dir, "berth-proxy.pid")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def stop_proxy(self):
+        """berth-proxy outlives berthd on purpose: tests end it themselves."""
+        pid = self.proxy_pid()
+        if not pid:
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(100):
+                os.kill(pid, 0)
+                time.sleep(0.05)
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def proxy_get(self, host, path="/", timeout=5.0):
+        """(status, body) of GET http://HOST/PATH through this daemon's proxy."""
+        try:
+            s = socket.create_connection(("127.0.0.1", self.proxy_port), timeout=timeout)
+            s.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            s.close()
+            head, _, body = data.partition(b"\r\n\r\n")
+            return int(head.split(b" ")[1]), body.decode(errors="replace")
+        except (OSError, ValueError, IndexError) as e:
+            return None, str(e)
 
     def log(self):
         try:
@@ -238,6 +280,7 @@ class Daemon:
         except Exception as e:  # keep cleaning
             print(f"cleanup: {e}", file=sys.stderr)
         self.stop()
+        self.stop_proxy()
         root = os.path.join(self.run_dir, "runc")
         for cid in self.runc_containers():
             subprocess.run(["runc", "--root", root, "delete", "--force", cid], capture_output=True)
