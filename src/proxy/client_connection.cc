@@ -325,6 +325,8 @@ void ClientConnection::Admit(const ServiceEntry* entry) {
       return;
     case ConcurrencyLimiter::Admit::kQueued:
       state_ = State::kQueued;
+      // Waiting for a replica that does not exist yet: tell the controller now, once.
+      if (entry->ready.empty() && !s->activation_pending.exchange(true)) ActivationSignal::Notify();
       s->worker(w_->index()).queued.Change(w_->loop().now_ns(), +1);
       w_->loop().Timers(s->limiter().options().queue_timeout_ms)->Arm(&timer_, now);
       return;

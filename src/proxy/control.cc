@@ -254,6 +254,9 @@ StatsReport StatsFromJson(const json& j) {
     s.rejected = GetU64(v, "rejected");
     s.avg_concurrency = GetDouble(v, "avg_concurrency");
     s.avg_queued = GetDouble(v, "avg_queued");
+    if (auto u = v.find("upstreams"); u != v.end() && u->is_object())
+      for (const auto& [id, n] : u->items())
+        if (n.is_number_unsigned()) s.upstream_in_flight[id] = n.get<uint64_t>();
     r.services[name] = s;
   }
   return r;
@@ -308,13 +311,17 @@ std::string EncodePong(uint64_t version) {
   return Dump({{"type", "pong"}, {"version", version}});
 }
 
+std::string EncodeActivate(std::string_view service, uint64_t queued) {
+  return Dump({{"type", "activate"}, {"service", std::string(service)}, {"queued", queued}});
+}
+
 std::string EncodeStats(const StatsReport& r) {
   json services = json::object();
   for (const auto& [name, s] : r.services) {
-    services[name] = {{"in_flight", s.in_flight},  {"queued", s.queued},
-                      {"requests", s.requests},    {"requests_total", s.requests_total},
-                      {"rejected", s.rejected},    {"avg_concurrency", s.avg_concurrency},
-                      {"avg_queued", s.avg_queued}};
+    services[name] = {{"in_flight", s.in_flight},   {"queued", s.queued},
+                      {"requests", s.requests},     {"requests_total", s.requests_total},
+                      {"rejected", s.rejected},     {"avg_concurrency", s.avg_concurrency},
+                      {"avg_queued", s.avg_queued}, {"upstreams", s.upstream_in_flight}};
   }
   return Dump({{"type", "stats"},
                {"time_ms", r.time_ms},
@@ -355,6 +362,10 @@ StatusOr<ControlMessage> ParseControlMessage(std::string_view line) {
     m.stats = StatsFromJson(j);
   } else if (type == "ping") {
     m.type = ControlMessage::Type::kPing;
+  } else if (type == "activate") {
+    m.type = ControlMessage::Type::kActivate;
+    BERTH_RETURN_IF_ERROR(GetString(j, "service", &m.message, true));
+    m.queued = GetU64(j, "queued");
   } else {
     return InvalidArgument("unknown message type \"" + type + "\"");
   }

@@ -29,6 +29,9 @@
 //        equal version is acknowledged but ignored. Invalid -> error reply, nothing
 //        changes.
 //   {"type":"ping"} -> {"type":"pong","version":V}
+// Proxy -> controller, at once (not waiting for the next stats report):
+//   {"type":"activate","service":"shop/api","queued":3}     a request is waiting for a
+//        service with no ready replica (wait_for_replica): the signal to scale from zero.
 // The proxy keeps serving its last snapshot when every controller has gone, and the
 // same snapshot object can be stored as a file (--routes-file) that the proxy loads at
 // start, so it serves right after a restart, before berthd reconnects.
@@ -78,6 +81,7 @@ struct ServiceStats {
   uint64_t rejected = 0;
   double avg_concurrency = 0;
   double avg_queued = 0;
+  std::map<std::string, uint64_t> upstream_in_flight;  // by upstream id, now (drains wait for 0)
 };
 
 struct StatsReport {
@@ -89,11 +93,12 @@ struct StatsReport {
 
 // One decoded message, in either direction. Only the fields of its type are set.
 struct ControlMessage {
-  enum class Type { kHello, kAck, kError, kStats, kSnapshot, kPing, kPong };
+  enum class Type { kHello, kAck, kError, kStats, kSnapshot, kPing, kPong, kActivate };
   Type type = Type::kError;
   uint64_t version = 0;  // hello, ack, pong
   int64_t pid = 0;       // hello
-  std::string message;   // error; hello: build
+  std::string message;   // error; hello: build; activate: the service
+  uint64_t queued = 0;   // activate
   StatsReport stats;
   RouteSnapshot snapshot;
 };
@@ -106,6 +111,7 @@ std::string EncodeError(std::string_view message);
 std::string EncodeStats(const StatsReport& r);
 std::string EncodePing();
 std::string EncodePong(uint64_t version);
+std::string EncodeActivate(std::string_view service, uint64_t queued);
 
 // Decodes and validates a snapshot object ("type" optional): hosts are lower-case DNS
 // names or "*", host+prefix pairs unique, addresses parse, ids unique per service, a

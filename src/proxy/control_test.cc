@@ -156,3 +156,24 @@ TEST(Control, Ipv4Addresses) {
 
 }  // namespace
 }  // namespace berth::proxy
+
+namespace berth::proxy {
+namespace {
+
+TEST(ControlActivate, RoundTripsAndUpstreamInFlight) {
+  auto m = ParseControlMessage(EncodeActivate("shop/api", 3));
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->type, ControlMessage::Type::kActivate);
+  EXPECT_EQ(m->message, "shop/api");
+  EXPECT_EQ(m->queued, 3u);
+  EXPECT_FALSE(ParseControlMessage(R"({"type":"activate"})").ok());  // the service is required
+  StatsReport r;
+  r.services["shop/api"].upstream_in_flight = {{"shop.api.1", 2}, {"shop.api.2", 0}};
+  auto s = ParseControlMessage(EncodeStats(r));
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->stats.services["shop/api"].upstream_in_flight.at("shop.api.1"), 2u);
+  EXPECT_EQ(s->stats.services["shop/api"].upstream_in_flight.at("shop.api.2"), 0u);
+}
+
+}  // namespace
+}  // namespace berth::proxy

@@ -293,7 +293,10 @@ bool ClientConnection::OnResponseHead() {
     fwd.chunked = h.chunked && !client_http10_;
     fwd.close = close_after_;
     fwd.keep_alive_10 = client_http10_ && !close_after_;
-    resp_body_.set_mode(fwd.chunked ? BodyForwarder::Mode::kChunked : BodyForwarder::Mode::kRaw);
+    // A response without a body (HEAD, 204, 304) keeps its framing fields but must not
+    // get a chunked terminator.
+    bool has_body = !req_head_method_ && h.status != 204 && h.status != 304;
+    resp_body_.set_mode(fwd.chunked && has_body ? BodyForwarder::Mode::kChunked : BodyForwarder::Mode::kRaw);
     resp_keep_alive_ = h.keep_alive;
     resp_started_ = true;
   }

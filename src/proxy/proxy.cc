@@ -84,7 +84,19 @@ RouteSnapshot SnapshotFromFlags(const ProxyConfig& config) {
 
 Proxy::Proxy(ProxyConfig config) : config_(Normalize(std::move(config))), registry_(config_.workers) {}
 
+// Tells the controllers about every service whose requests wait for a first replica.
+void Proxy::SendActivations() {
+  if (!table_) return;
+  for (const auto& e : table_->services()) {
+    ServiceState& s = *e->state;
+    if (!s.activation_pending.exchange(false)) continue;
+    if (control_ != nullptr && control_->connections() > 0)
+      control_->Broadcast(EncodeActivate(s.name(), s.limiter().queued()));
+  }
+}
+
 Proxy::~Proxy() {
+  ActivationSignal::eventfd.store(-1, std::memory_order_release);
   for (uint32_t i = 0; i < workers_.size(); ++i) workers_.at(i)->PostStop();
   for (uint32_t i = 0; i < workers_.size(); ++i) workers_.at(i)->Join();
 }
@@ -113,6 +125,7 @@ Status Proxy::Start() {
   if (wfd < 0) return ErrnoStatus("eventfd");
   wakeup_ = std::make_unique<Wakeup>(wfd);
   BERTH_RETURN_IF_ERROR(loop_->Add(wfd, wakeup_.get(), EPOLLIN | EPOLLET));
+  ActivationSignal::eventfd.store(wfd, std::memory_order_release);
 
   auto ep = ParseEndpoint(config_.listen, /*allow_port_zero=*/true);
   if (!ep.ok()) return ep.status().WithContext("--listen");
@@ -125,6 +138,18 @@ Status Proxy::Start() {
     workers_.Add(std::move(w));
   }
 
+  BERTH_RETURN_IF_ERROR(LoadInitialRoutes());
+  BERTH_RETURN_IF_ERROR(StartServices());
+  ticker_ = std::make_unique<Ticker>(this);
+  loop_->Timers(kTickMs)->Arm(&ticker_->node, loop_->now_ms());
+  stats_.Collect(table_.get(), EventLoop::MonotonicNs(), WallMs());
+  for (uint32_t i = 0; i < workers_.size(); ++i) workers_.at(i)->Start(table_);
+  started_ = true;
+  return OkStatus();
+}
+
+// --routes-file, then --route flags; an empty table if neither (everything is a 404).
+Status Proxy::LoadInitialRoutes() {
   if (!config_.routes_file.empty()) {
     auto s = ReadRoutesFile(config_.routes_file);
     if (s.ok()) {
@@ -135,7 +160,11 @@ Status Proxy::Start() {
   }
   if (!config_.routes.empty()) BERTH_RETURN_IF_ERROR(Apply(SnapshotFromFlags(config_)));
   if (!have_table_) BERTH_RETURN_IF_ERROR(Apply(RouteSnapshot{}));
+  return OkStatus();
+}
 
+// The control socket and the admin listener.
+Status Proxy::StartServices() {
   if (!config_.control_path.empty()) {
     control_ = std::make_unique<ControlServer>(loop_.get(), static_cast<ControlServer::Delegate*>(this));
     Status st = control_->Listen(config_.control_path);
@@ -148,11 +177,6 @@ Status Proxy::Start() {
     Status st = admin_->Listen(*aep);
     if (!st.ok()) return st.WithContext("--admin");
   }
-  ticker_ = std::make_unique<Ticker>(this);
-  loop_->Timers(kTickMs)->Arm(&ticker_->node, loop_->now_ms());
-  stats_.Collect(table_.get(), EventLoop::MonotonicNs(), WallMs());
-  for (uint32_t i = 0; i < workers_.size(); ++i) workers_.at(i)->Start(table_);
-  started_ = true;
   return OkStatus();
 }
 
@@ -233,6 +257,7 @@ void Proxy::BeginDrain() {
 int Proxy::Run() {
   for (;;) {
     loop_->RunOnce(draining_ ? 50 : -1);
+    if (ActivationSignal::pending.exchange(false, std::memory_order_acq_rel)) SendActivations();
     if (stop_requested_.load() && !draining_) BeginDrain();
     if (!draining_) continue;
     bool done = true;

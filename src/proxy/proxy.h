@@ -63,8 +63,11 @@ class Proxy : private ControlServer::Delegate, private AdminServer::Delegate {
   std::string Metrics() override;
   std::string Routes() override;
 
+  Status LoadInitialRoutes();
+  Status StartServices();
   void OnSignal(int sig);
   void Tick();
+  void SendActivations();
   void ReloadRoutesFile();
   void BeginDrain();
 

@@ -119,6 +119,40 @@ void CheckForwarded(const std::string& wire, const MessageHead& orig_head, std::
   CHECK(body.body == orig_body);
 }
 
+// Parses the body from `*off` on (in read-sized pieces) through the re-framing
+// forwarder into `out`, collecting the decoded bytes. False if the request failed.
+bool StreamBody(HttpParser* parser, const std::string& in, bool chunked, size_t step, size_t* off,
+                size_t* end, OutQueue* out, std::string* decoded, bool* complete) {
+  BodyForwarder forward(out);
+  forward.set_mode(chunked ? BodyForwarder::Mode::kChunked : BodyForwarder::Mode::kRaw);
+  Collect collect;
+  struct Tee final : BodySink {
+    BodySink* a;
+    BodySink* b;
+    void OnBody(const char* p, size_t n) override { a->OnBody(p, n), b->OnBody(p, n); }
+    void OnChunkHeader(uint64_t s) override { a->OnChunkHeader(s), b->OnChunkHeader(s); }
+    void OnChunkComplete() override { a->OnChunkComplete(), b->OnChunkComplete(); }
+  } tee;
+  tee.a = &forward;
+  tee.b = &collect;
+  parser->set_head(nullptr);
+  parser->set_sink(&tee);
+  for (;;) {
+    ParseResult r = parser->Execute(in.data(), in.data() + *off, *end - *off);
+    *off += r.consumed;
+    if (r.status == ParseStatus::kError) return false;  // the proxy aborts the exchange
+    if (r.status == ParseStatus::kMessageComplete || r.status == ParseStatus::kUpgrade) {
+      forward.Finish();
+      *complete = true;
+      break;
+    }
+    if (*end == in.size()) break;
+    *end = std::min(in.size(), *end + step);
+  }
+  *decoded = std::move(collect.body);
+  return true;
+}
+
 void FuzzRequest(const uint8_t* data, size_t size, size_t step) {
   std::string in(reinterpret_cast<const char*>(data), size);
   ParseLimits limits;
@@ -155,35 +189,10 @@ void FuzzRequest(const uint8_t* data, size_t size, size_t step) {
   fwd.default_host = route->service->default_host;
   fwd.url = origin;
   WriteUpstreamRequest(head, in.data(), info, fwd, &out);
-  // The body, re-framed, as it streams.
-  BodyForwarder forward(&out);
-  forward.set_mode(head.chunked ? BodyForwarder::Mode::kChunked : BodyForwarder::Mode::kRaw);
-  Collect decoded;
-  struct Tee final : BodySink {
-    BodySink* a;
-    BodySink* b;
-    void OnBody(const char* p, size_t n) override { a->OnBody(p, n), b->OnBody(p, n); }
-    void OnChunkHeader(uint64_t s) override { a->OnChunkHeader(s), b->OnChunkHeader(s); }
-    void OnChunkComplete() override { a->OnChunkComplete(), b->OnChunkComplete(); }
-  } tee;
-  tee.a = &forward;
-  tee.b = &decoded;
-  parser.set_head(nullptr);
-  parser.set_sink(&tee);
+  std::string decoded;
   bool complete = false;
-  for (;;) {
-    r = parser.Execute(in.data(), in.data() + off, end - off);
-    off += r.consumed;
-    if (r.status == ParseStatus::kError) return;  // the proxy aborts the exchange
-    if (r.status == ParseStatus::kMessageComplete || r.status == ParseStatus::kUpgrade) {
-      forward.Finish();
-      complete = true;
-      break;
-    }
-    if (end == in.size()) break;
-    end = std::min(in.size(), end + step);
-  }
-  CheckForwarded(Contents(out), head, origin, decoded.body, complete);
+  if (!StreamBody(&parser, in, head.chunked, step, &off, &end, &out, &decoded, &complete)) return;
+  CheckForwarded(Contents(out), head, origin, decoded, complete);
 }
 
 void FuzzResponse(const uint8_t* data, size_t size) {

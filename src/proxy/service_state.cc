@@ -1,6 +1,7 @@
 #include "proxy/service_state.h"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
 namespace berth::proxy {
 
@@ -29,6 +30,18 @@ void ServiceWorkerStats::RecordLatency(int64_t us) {
   while (i < kLatencyBuckets && us > kLatencyBoundsUs[i]) ++i;
   latency[i].Add();
   latency_sum_us.Add(static_cast<uint64_t>(us < 0 ? 0 : us));
+}
+
+std::atomic<int> ActivationSignal::eventfd{-1};
+std::atomic<bool> ActivationSignal::pending{false};
+
+void ActivationSignal::Notify() {
+  pending.store(true, std::memory_order_release);
+  int fd = eventfd.load(std::memory_order_acquire);
+  if (fd < 0) return;
+  uint64_t one = 1;
+  ssize_t n = ::write(fd, &one, sizeof one);
+  (void)n;
 }
 
 ServiceState::ServiceState(std::string name, uint32_t num_workers)

@@ -128,9 +128,20 @@ struct alignas(64) ReplicaWorkerStats {
   uint32_t idle_count = 0;
 };
 
+// How a worker wakes the control thread when a request starts waiting for a service
+// with no ready replica (the scale-from-zero signal). Set once by the proxy at start.
+struct ActivationSignal {
+  static std::atomic<int> eventfd;   // the control loop's wakeup; -1: nobody listens
+  static std::atomic<bool> pending;  // some service has activation_pending set
+  static void Notify();
+};
+
 class ServiceState : public RefCounted<ServiceState> {
  public:
   ServiceState(std::string name, uint32_t num_workers);
+  // Set by the first request that queues while no replica is ready; the control thread
+  // clears it when it tells the controllers.
+  std::atomic<bool> activation_pending{false};
   const std::string& name() const { return name_; }
   ConcurrencyLimiter& limiter() { return limiter_; }
   const ConcurrencyLimiter& limiter() const { return limiter_; }

@@ -24,7 +24,11 @@ StatsReport StatsCollector::Collect(const RouteTable* table, int64_t now_ns, int
         for (const Counter& r : ws.rejected) cur.rejected += r.Get();
       }
       ServiceStats out;
-      for (const auto& r : e->replicas) out.in_flight += r->in_flight.load(std::memory_order_relaxed);
+      for (const auto& r : e->replicas) {
+        uint64_t n = r->in_flight.load(std::memory_order_relaxed);
+        out.in_flight += n;
+        out.upstream_in_flight[r->id()] = n;
+      }
       out.queued = s.limiter().queued();
       out.requests_total = cur.requests;
       auto it = prev_.find(s.name());

@@ -322,6 +322,8 @@ class Upstream:
                         self.active -= 1
                 if out is None:
                     return
+                if out == "raw":  # the handler wrote a complete response itself
+                    continue
                 status, headers, body = out
                 if req["method"] == "HEAD":
                     headers = dict(headers, **{"Content-Length": str(len(body))})

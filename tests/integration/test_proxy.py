@@ -116,6 +116,26 @@ class Routing(ProxyTestCase):
         st, h, body, _ = raw_request(p.port, b"GET /big HTTP/1.1\r\nHost: svc.test\r\n\r\n", timeout=20)
         self.assertEqual((st, len(body), h.get("transfer-encoding")), (200, 5_000_000, "chunked"))
 
+    def test_responses_without_a_body_keep_the_connection_in_sync(self):
+        def handler(req, conn):
+            if req["path"] == "/chunked-head":  # a HEAD answered with chunked framing, no body
+                conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                return "raw"
+            if req["path"] == "/204":
+                conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+                return "raw"
+            return 200, {}, b"after"
+        up = self.upstream(handler)
+        p = self.proxy(routes=[f"svc.test={up.addr}"])
+        s = Stream(socket.create_connection(("127.0.0.1", p.port), timeout=5))
+        s.sendall(b"HEAD /chunked-head HTTP/1.1\r\nHost: svc.test\r\n\r\n")
+        st, h, body = read_response(s, "HEAD")
+        self.assertEqual((st, h.get("transfer-encoding"), body), (200, "chunked", b""))
+        s.sendall(b"GET /204 HTTP/1.1\r\nHost: svc.test\r\n\r\nGET /x HTTP/1.1\r\nHost: svc.test\r\n\r\n")
+        self.assertEqual(read_response(s)[0], 204)
+        self.assertEqual(read_response(s)[2], b"after")  # nothing stray in between
+        s.close()
+
     def test_expect_100_continue(self):
         up = self.upstream()
         p = self.proxy(routes=[f"svc.test={up.addr}"])
