@@ -1,5 +1,6 @@
 #include "runtime/oci_runtime.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -199,10 +200,35 @@ Status OciRuntime::Create(const ContainerSpec& spec) {
   return OkStatus();
 }
 
+// What `runc start` does for a created container, without starting runc (~20-60 ms of
+// Go start-up on a cold-start path): runc's init is blocked opening its exec FIFO for
+// writing; opening it for reading releases the init, which writes "0" and execs the
+// program; then the FIFO is removed, which is how runc itself tells "created" from
+// "running". Returns false when it cannot be done this way (then runc start is used).
+bool OciRuntime::StartThroughExecFifo(const std::string& id, pid_t pid) const {
+  if (options_.name != "runc" || pid <= 0 || !ProcessAlive(pid, 0)) return false;
+  std::string fifo = JoinPath(JoinPath(root_, id), "exec.fifo");
+  int fd = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[8];
+  bool got = false;
+  for (int i = 0; i < 2000 && !got; ++i) {  // the init writes at once; give up after ~2 s
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) got = true;
+    else if (n == 0 || errno == EAGAIN) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    else break;
+  }
+  close(fd);
+  if (!got) return false;
+  unlink(fifo.c_str());
+  return true;
+}
+
 StatusOr<ContainerState> OciRuntime::Start(const std::string& id) {
   BERTH_RETURN_IF_ERROR(ValidateContainerId(id).WithContext("start"));
   const std::string ctx = "start " + id;
-  BERTH_RETURN_IF_ERROR(RunCommand({"start", id}).status().WithContext(ctx));
+  pid_t created = ReadPidFile(JoinPath(BundleDir(id), "pid"));
+  if (!StartThroughExecFifo(id, created)) BERTH_RETURN_IF_ERROR(RunCommand({"start", id}).status().WithContext(ctx));
   pid_t pid = ReadPidFile(JoinPath(BundleDir(id), "pid"));
   if (pid <= 0) return State(id);
   return ContainerState{id, ContainerStatus::kRunning, pid, ProcessStartTime(pid)};

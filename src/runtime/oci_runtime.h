@@ -56,6 +56,7 @@ class OciRuntime final : public Runtime {
 
  private:
   // argv of `<binary> --root R --log-format json <args...>`.
+  bool StartThroughExecFifo(const std::string& id, pid_t pid) const;
   std::vector<std::string> Command(std::vector<std::string> args) const;
   // Runs a quick runtime command; a failure becomes a Status carrying its error message
   // with the code mapped from it (does not exist -> NotFound, not running ->
