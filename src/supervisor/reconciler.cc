@@ -51,13 +51,14 @@ class ServicePlanner {
 
   void Run(bool deps_ok) {
     std::vector<const ObservedReplica*> current, outdated, standby_ok;
-    int current_ready = 0;
+    int current_ready = 0, standby_busy = 0;
     for (auto* r : reps_) {
       const auto& rec = r->rec;
       bool fresh = rec.spec_hash == d_.spec_hash;
       if (rec.state == "standby") {
-        if (fresh && !r->busy) standby_ok.push_back(r);
-        else if (!r->busy) Add(ActionKind::kStop, rec, fresh ? "standby not needed" : "standby outdated");
+        if (r->busy) ++standby_busy;  // being prepared (or stopped): it still counts
+        else if (fresh) standby_ok.push_back(r);
+        else Add(ActionKind::kStop, rec, "standby outdated");
         continue;
       }
       if (!Serving(rec)) continue;
@@ -117,9 +118,9 @@ class ServicePlanner {
 
     // One prepared replica while the service may still grow; extras go.
     bool want_standby = d_.prewarm && deps_ok;
-    if (want_standby && standby_ok.empty()) Add(ActionKind::kPrepare, Make(FreeIndex()), "prewarm");
-    for (size_t i = want_standby ? 1 : 0; i < standby_ok.size(); ++i)
-      Add(ActionKind::kStop, standby_ok[i]->rec, "standby not needed");
+    size_t keep = want_standby && standby_busy == 0 ? 1 : 0;
+    if (want_standby && standby_ok.empty() && standby_busy == 0) Add(ActionKind::kPrepare, Make(FreeIndex()), "prewarm");
+    for (size_t i = keep; i < standby_ok.size(); ++i) Add(ActionKind::kStop, standby_ok[i]->rec, "standby not needed");
   }
 
   bool waiting() const { return waiting_; }
