@@ -175,6 +175,9 @@ void ProxyManager::OnMessage(const proxy::ControlMessage& m) {
       if (on_stats_) on_stats_(m.stats);
       CheckDrains(&m.stats);
       break;
+    case T::kActivate:
+      if (on_activate_) on_activate_(m.message, static_cast<double>(m.queued));
+      break;
     default:
       break;
   }
@@ -241,9 +244,14 @@ void ProxyManager::CheckDrains(const proxy::StatsReport* stats) {
   for (auto& [id, d] : drains_) {
     if (acked_ >= d.after_version) d.acked = true;
     if (!d.acked || !stats) continue;
-    // A report after the ack: no request of this service in flight means none at it.
+    // A report after the ack: the replica has no request in flight (it gets no new ones).
     auto it = stats->services.find(d.service);
-    if (it == stats->services.end() || it->second.in_flight == 0) finished.push_back(id);
+    if (it == stats->services.end()) {
+      finished.push_back(id);
+      continue;
+    }
+    auto u = it->second.upstream_in_flight.find(id);
+    if (u == it->second.upstream_in_flight.end() || u->second == 0) finished.push_back(id);
   }
   for (const auto& id : finished) FinishDrain(id);
 }
