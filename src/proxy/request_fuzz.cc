@@ -172,6 +172,10 @@ void FuzzRequest(const uint8_t* data, size_t size, size_t step) {
   }
   if (r.status != ParseStatus::kHeadComplete) return;
   if (head.method == HTTP_CONNECT) return;  // answered 405 by ClientConnection::HandleHead
+  for (uint32_t i = 0; i < head.num_headers; ++i) {  // every accepted field name is a token
+    std::string_view name = head.Get(in.data(), head.headers[i].name);
+    for (char c : name) CHECK(IsTokenChar(static_cast<unsigned char>(c)));
+  }
   HeadInfo info;
   if (ClassifyHead(head, in.data(), &info) != 0) return;
   std::string_view url = head.Get(in.data(), head.url);
