@@ -274,6 +274,7 @@ int RunDaemon(const Flags& f) {
           c.limit = t.limit;
           c.target_utilization = t.target_utilization;
           c.idle = t.idle;
+          c.stable_window = t.window;
           out.push_back({t.env + "/" + t.service, c, t.ready, t.current});
         }
         return out;

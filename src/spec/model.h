@@ -106,6 +106,7 @@ struct Scale {
   int max = 1;
   Millis idle{60'000};              // scale to zero after this long without traffic
   double target_utilization = 0.7;  // of concurrency.limit
+  Millis window{60'000};            // the autoscaler's stable window (panic: 10 % of it)
   bool operator==(const Scale&) const = default;
 };
 

@@ -111,6 +111,7 @@ json ToJson(const Service& s) {
        {{"min", s.scale.min},
         {"max", s.scale.max},
         {"idle_ms", s.scale.idle.count()},
+        {"window_ms", s.scale.window.count()},
         {"target_utilization", s.scale.target_utilization}}},
       {"secrets", s.secrets},
       {"init", s.init},
@@ -364,6 +365,7 @@ Status ReadService(const json& j, const std::string& path, Service* s) {
     return o.Int("min", &s->scale.min)
         .Int("max", &s->scale.max)
         .Ms("idle_ms", &s->scale.idle)
+        .Ms("window_ms", &s->scale.window)
         .Double("target_utilization", &s->scale.target_utilization)
         .status();
   });
@@ -449,10 +451,36 @@ std::string CanonicalHash(const json& j) {
   // total for hand-built models instead of throwing.
   return Hex(Fnv1a64(j.dump(-1, ' ', false, json::error_handler_t::replace)));
 }
+
+// Removes every member of `j` equal to the same member of `defaults`, recursively
+// through objects: what is left is what the spec actually says.
+void DropDefaults(json& j, const json& defaults) {
+  for (auto it = j.begin(); it != j.end();) {
+    auto d = defaults.find(it.key());
+    if (d != defaults.end() && it->is_object() && d->is_object()) {
+      DropDefaults(*it, *d);
+      if (it->empty()) {
+        it = j.erase(it);
+        continue;
+      }
+    } else if (d != defaults.end() && *it == *d) {
+      it = j.erase(it);
+      continue;
+    }
+    ++it;
+  }
+}
 }  // namespace
 
+// What a replica is built from. Not the count or the traffic settings (replicas, scale,
+// concurrency): changing those scales or re-routes, it does not replace replicas. Members
+// left at their defaults are dropped, so a field added to the model in a later release
+// does not change the hash of services that do not use it (no restarts on upgrade).
 std::string ServiceHash(const Service& service) {
-  return CanonicalHash(ToJson(service));
+  json j = ToJson(service);
+  for (const char* k : {"replicas", "scale", "concurrency"}) j.erase(k);
+  DropDefaults(j, ToJson(Service{}));
+  return CanonicalHash(j);
 }
 std::string ProjectHash(const Project& project) {
   return CanonicalHash(ToJson(project));

@@ -231,7 +231,7 @@ TEST(HashTest, StableHexOverTheCanonicalJson) {
   EXPECT_THAT(ServiceHash(s), MatchesRegex("[0-9a-f]{16}"));
   // Pinned: the hash of a service must not change between builds or releases unless
   // its JSON form changes (that would restart every replica on upgrade).
-  EXPECT_EQ(ServiceHash(s), "0220fe8d9028deab");
+  EXPECT_EQ(ServiceHash(s), "c9c0f5ecb0923942");
   EXPECT_EQ(ServiceHash(s), ServiceHash(*ServiceFromJson(ToJson(s))));
   Service other = s;
   EXPECT_EQ(ServiceHash(other), ServiceHash(s));
@@ -240,8 +240,15 @@ TEST(HashTest, StableHexOverTheCanonicalJson) {
   other = s;
   other.healthcheck.interval = Millis(29'999);
   EXPECT_NE(ServiceHash(other), ServiceHash(s));
+  // The count and the traffic settings scale or re-route; they do not replace replicas.
   other = s;
   other.replicas = 2;
+  other.scale.max = 5;
+  other.scale.window = Millis(6'000);
+  other.concurrency.limit = 3;
+  EXPECT_EQ(ServiceHash(other), ServiceHash(s));
+  other = s;
+  other.stop_signal = "SIGINT";
   EXPECT_NE(ServiceHash(other), ServiceHash(s));
   Project p = Maximal();
   std::string h = ProjectHash(p);

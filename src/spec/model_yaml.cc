@@ -138,6 +138,7 @@ void Mounts(YAML::Emitter& out, const std::vector<Mount>& mounts) {
 
 void Extensions(YAML::Emitter& out, const Service& s) {
   bool scale_given = s.scale.min != s.replicas || s.scale.max != s.replicas || s.scale.idle != Scale{}.idle ||
+                     s.scale.window != Scale{}.window ||
                      s.scale.target_utilization != Scale{}.target_utilization;
   if (!s.expose && s.concurrency == Concurrency{} && !scale_given) return;
   Key(out, "x-berth");
@@ -165,6 +166,7 @@ void Extensions(YAML::Emitter& out, const Service& s) {
     Key(out, "min"), out << s.scale.min;
     Key(out, "max"), out << s.scale.max;
     Key(out, "idle"), out << Duration(s.scale.idle);
+    Key(out, "window"), out << Duration(s.scale.window);
     Key(out, "target_utilization"), out << Number(s.scale.target_utilization);
     out << YAML::EndMap;
   }

@@ -290,7 +290,7 @@ void ParseConcurrency(const YamlNode& n, const std::string& path, LoadState& st,
 
 void ParseScale(const YamlNode& n, const std::string& path, LoadState& st, Scale* s) {
   if (!ExpectMap(n, path, st.diags)) return;
-  static constexpr KeyRule kKeys[] = {{"min"}, {"max"}, {"idle"}, {"target_utilization"}};
+  static constexpr KeyRule kKeys[] = {{"min"}, {"max"}, {"idle"}, {"window"}, {"target_utilization"}};
   CheckKeys(n, path, kKeys, Extensions::kReject, st.diags);
   std::optional<int64_t> min = IntField(n, "min", path, st.diags, 0, 10'000);
   std::optional<int64_t> max = IntField(n, "max", path, st.diags, 1, 10'000);
@@ -300,6 +300,16 @@ void ParseScale(const YamlNode& n, const std::string& path, LoadState& st, Scale
     st.diags.Error(n.Find("min")->pos, ChildPath(path, "min"),
                    "min " + std::to_string(*min) + " is greater than max " + std::to_string(*max));
   PositiveDuration(n, "idle", path, false, st.diags, &s->idle);
+  if (const YamlNode* w = n.Find("window")) {
+    // Knative's bounds: a window under 6 s reacts to noise, one over an hour to nothing.
+    std::string wpath = ChildPath(path, "window");
+    if (std::optional<Millis> v = ReadDuration(*w, wpath, st.diags)) {
+      if (*v < Millis(6'000) || *v > Millis(3'600'000))
+        st.diags.Error(w->pos, wpath, "window must be between 6s and 1h, got " + Quoted(w->scalar));
+      else
+        s->window = *v;
+    }
+  }
   if (const YamlNode* t = n.Find("target_utilization")) {
     std::string tpath = ChildPath(path, "target_utilization");
     if (auto v = ReadNumber(*t, tpath, st.diags)) {

@@ -162,7 +162,7 @@ std::vector<Supervisor::AutoscaleTarget> Supervisor::AutoscaleTargets() const {
     for (const auto& [sname, s] : env.project.services) {
       if (!Autoscaled(s) || env.scale.count(sname)) continue;
       AutoscaleTarget t{name, sname, s.scale.min, s.scale.max, s.concurrency.limit, s.scale.target_utilization,
-                        s.scale.idle, 0, DesiredReplicas(env, s)};
+                        s.scale.idle, s.scale.window, 0, DesiredReplicas(env, s)};
       for (const auto& [id, r] : replicas_)
         if (r->rec.env == name && r->rec.service == sname && r->rec.spec_hash == env.hashes.at(sname) &&
             ReadyRec(r->rec) && !r->draining)

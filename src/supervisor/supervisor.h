@@ -102,6 +102,7 @@ class Supervisor {
     int min = 0, max = 0, limit = 0;
     double target_utilization = 0.7;
     Millis idle{60'000};
+    Millis window{60'000};
     int ready = 0, current = 0;
   };
   std::vector<AutoscaleTarget> AutoscaleTargets() const;
