@@ -8,10 +8,14 @@
 - async-api: asyncpg items round-trip; /blocking-bad stalls a concurrent request while
   /slow-sync (offloaded to a thread) does not.
 - log-pipeline: the job exits 0, prints its summary, and the rows are in PostgreSQL.
+- fargate-style: a fixed count of 3 replicas, all serving through the proxy.
+- apprunner-style: min 1 replica; 15 slow requests at once (limit 10, queue 100) all
+  get 200; a burst beyond limit x max + queue gets 429 + Retry-After, and scales out.
 
 Runs as root (real runc containers); skips otherwise.
 """
 import asyncio
+import http.client as http_client
 import json
 import os
 import socket
@@ -109,6 +113,8 @@ class ExamplesTest(unittest.TestCase):
             "async-api": ["team=blue"],
             "log-pipeline": [],
             "team-api-mongo": ["team=red"],  # a template: validated, not run (no MongoDB here)
+            "apprunner-style": [],
+            "fargate-style": [],
         }
         for example, sets in cases.items():
             with self.subTest(example=example):
@@ -475,6 +481,64 @@ class ExamplesTest(unittest.TestCase):
         jobs = wait_for(job_done, timeout=60, what="the second run to exit")
         self.assertEqual([r["exit_code"] for r in jobs], [0])
         self.assertEqual(self.psql("logs-it", "logs", "select count(*) from log_entries"), str(total["valid"]))
+
+    # --- fargate-style and apprunner-style (issue 5) -------------------------------------
+    def running(self, env):
+        return [r for r in self.d.ps(env) if r["service"] == "web" and r["state"] == "running"]
+
+    def via_proxy(self, env, path, results, timeout=60):
+        """GET through the ingress; appends (status, body, Retry-After) to `results`."""
+        c = http_client.HTTPConnection("127.0.0.1", self.d.proxy_port, timeout=timeout)
+        try:
+            c.request("GET", path, headers={"Host": f"web.{env}.localhost"})
+            r = c.getresponse()
+            results.append((r.status, r.read().decode(errors="replace").strip(), r.getheader("Retry-After")))
+        except (OSError, http_client.HTTPException) as e:
+            results.append((None, repr(e), None))
+        finally:
+            c.close()
+
+    def at_once(self, env, path, n):
+        results = []
+        threads = [threading.Thread(target=self.via_proxy, args=(env, path, results)) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(90)
+        return results
+
+    def test_fargate_style_fixed_count(self):
+        self.create("fargate-it", "fargate-style")
+        reps = self.running("fargate-it")
+        self.assertEqual(len(reps), 3, reps)
+        # Simultaneous slow requests go to the least loaded replica: all three answer.
+        results = self.at_once("fargate-it", "/?ms=300", 9)
+        self.assertEqual([r[0] for r in results], [200] * 9, results)
+        self.assertEqual({r[1] for r in results}, {f"hello from web-{r['replica']}" for r in reps})
+        self.assertEqual(len(self.running("fargate-it")), 3, "a fixed count: no autoscaling")
+
+    def test_apprunner_style_queue_429_and_scale_out(self):
+        env = "apprunner-it"
+        self.create(env, "apprunner-style", "WORK_MS=1000")
+        self.assertEqual(len(self.running(env)), 1, "min: 1")
+        self.assertEqual(self.at_once(env, "/version", 1)[0][:2], (200, "1"))
+        # 15 at once: 10 in flight at the one replica, 5 wait in the queue; all 200.
+        results = self.at_once(env, "/", 15)
+        self.assertEqual([r[0] for r in results], [200] * 15, results)
+        # 200 at once, beyond limit x max + queue (10 x 4 + 100): some get 429 + Retry-After
+        # at once (a queued request may also reach its 10 s timeout: 503), and the
+        # autoscaler adds replicas.
+        t0 = time.monotonic()
+        results = self.at_once(env, "/", 200)
+        codes = {c: sum(1 for r in results if r[0] == c) for c in {r[0] for r in results}}
+        print(f"  burst of 200: {codes} in {time.monotonic() - t0:.1f}s", file=sys.stderr, flush=True)
+        self.assertLessEqual(set(codes), {200, 429, 503}, results)
+        self.assertGreaterEqual(codes.get(429, 0), 200 - (10 * 4 + 100))
+        self.assertGreaterEqual(codes.get(200, 0), 10 + 100 - codes.get(503, 0))
+        self.assertTrue(all(r[2] == "1" for r in results if r[0] == 429), "429 without Retry-After")
+        ups = [e["message"] for e in self.d.json("events", "--env", env) if e.get("kind") == "autoscale"
+               and int(e["message"].split()[2]) > int(e["message"].split()[0])]  # "1 -> 4 (...)"
+        self.assertTrue(ups, "the burst did not scale the service out")
 
 
 if __name__ == "__main__":
