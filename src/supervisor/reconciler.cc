@@ -56,7 +56,8 @@ class ServicePlanner {
       const auto& rec = r->rec;
       bool fresh = rec.spec_hash == d_.spec_hash;
       if (rec.state == "standby") {
-        if (r->busy) ++standby_busy;  // being prepared (or stopped): it still counts
+        if (r->busy && fresh) ++standby_busy;  // being prepared: it still counts
+        else if (r->busy) continue;
         else if (fresh) standby_ok.push_back(r);
         else Add(ActionKind::kStop, rec, "standby outdated");
         continue;
@@ -75,6 +76,9 @@ class ServicePlanner {
       standby_ok.pop_back();
       ++c;
     }
+    // A standby still being prepared is never slower than a new replica (same steps,
+    // already under way): wait for it; the pass after it is ready promotes it.
+    for (int coming = standby_busy; deps_ok && may_add() && coming > 0; --coming) ++c;
     while (deps_ok && may_add()) {
       Add(ActionKind::kCreate, Make(FreeIndex()), o ? "rolling update" : "scale up");
       ++c;

@@ -154,6 +154,10 @@ TEST(Reconcile, StandbyIsPreparedPromotedAndReplaced) {
        {"stop shop.api.2"}},
       {"busy standby: not duplicated", {Autoscaled(1)}, {Have("api", 1, "running"), Have("api", 2, "standby", "h1", true)},
        {}},
+      {"busy standby: waited for, not bypassed", {Autoscaled(2)},
+       {Have("api", 1, "running"), Have("api", 2, "standby", "h1", true)}, {}},
+      {"busy standby covers one of two missing", {Autoscaled(3)},
+       {Have("api", 1, "running"), Have("api", 2, "standby", "h1", true)}, {"create shop.api.3"}},
       {"no prewarm: no standby", {Want("api", 1)}, {Have("api", 1, "running")}, {}},
   };
   for (const auto& c : table) EXPECT_EQ(Summary(Reconcile(c.want, c.have, kNow)), c.actions) << c.name;

@@ -86,7 +86,11 @@ void Supervisor::OnProbe(const std::string& id, uint64_t inc, bool ok, std::stri
   if (HealthName(after) != r.rec.health && !(after == Health::kStarting && r.rec.health == "healthy")) {
     r.rec.health = HealthName(after);
     Persist(r);
-    Event("health", r.rec, std::string(HealthName(after)) + (ok ? "" : ": " + detail));
+    // A readiness-only probe (an exposed service without a health check) goes from
+    // "starting" to "none": say what that means.
+    std::string what = after == Health::kNone ? "ready: port " + std::to_string(r.probe.port) + " accepts"
+                                              : std::string(HealthName(after));
+    Event("health", r.rec, what + (ok ? "" : ": " + detail));
     Changed();
     Kick();
   }
