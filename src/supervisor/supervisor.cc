@@ -566,8 +566,9 @@ void Supervisor::WaitReady(const std::string& env, Millis timeout, std::function
         if (!(rec.state == "running" && (rec.health == "healthy" || rec.health == "none")))
           detail += "; " + rec.id + " " + rec.state + (rec.exit_reason.empty() ? "" : " (" + rec.exit_reason + ")");
       auto cb = std::move((*it)->done);
-      waiters_.erase(it);
-      cb(DeadlineExceeded("environment " + raw->env + " not ready after " + FormatDuration(timeout) + detail));
+      std::string env = raw->env;
+      waiters_.erase(it);  // frees *raw
+      cb(DeadlineExceeded("environment " + env + " not ready after " + FormatDuration(timeout) + detail));
       return;
     }
   });

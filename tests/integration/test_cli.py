@@ -118,6 +118,16 @@ class DaemonCliTest(unittest.TestCase):
         self.d.berth("env", "rm", "cli")
         self.assertEqual(self.d.json("env", "ls"), [])
 
+    def test_wait_timeout_is_an_error_not_a_crash(self):
+        # Regression: the timeout path used the waiter after freeing it (berthd aborted).
+        path = write_spec(self.d.tmp, "name: slow\nservices:\n  s:\n    image: host\n"
+                          "    command: [sleep, infinity]\n    x-berth: {expose: {port: 9}}\n", "slow.yaml")
+        r = self.d.berth("env", "create", "-f", path, "--wait", "--timeout", "1", check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("environment slow not ready after 1s", r.stderr)
+        self.assertIsNone(self.d.proc.poll(), "berthd died")
+        self.d.berth("env", "rm", "slow")
+
     def test_bad_spec_changes_nothing(self):
         path = write_spec(self.d.tmp, "name: broken\nservices:\n  s: {image: host, command: [x], restart: sometimes}\n",
                           "broken.yaml")
