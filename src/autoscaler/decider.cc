@@ -67,6 +67,9 @@ Decision Decider::Decide(TimePoint now, int ready, int current) {
   Millis panic_window(static_cast<int64_t>(c_.stable_window.count() * c_.panic_window_fraction));
   d.stable_demand = Average(now, c_.stable_window, &any_stable);
   d.panic_demand = Average(now, std::max(panic_window, Millis(1)), &any_panic);
+  // A panic window shorter than the report interval (stable window under 10 s) may hold
+  // no sample at all: the latest one is the best estimate of right now.
+  if (!any_panic && !samples_.empty()) d.panic_demand = samples_.back().demand;
   if (!any_stable) {  // no data yet: keep what we have
     d.desired = clamp(std::max(current, c_.min));
     d.reason = "no measurements yet";

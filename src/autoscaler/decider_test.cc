@@ -70,6 +70,20 @@ TEST(Decider, BurstPanicsUpFastAndDoesNotScaleDownDuringPanic) {
   for (size_t i = 1; i < after.size(); ++i) EXPECT_GE(after[i] * 2 + 1, after[i - 1]);
 }
 
+TEST(Decider, ShortWindowStillPanicsWhenThePanicWindowHoldsNoSample) {
+  DeciderConfig c = Config(1, 10, 2);  // target 1.4
+  c.stable_window = Millis(6'000);     // panic window 600 ms, reports every second
+  Decider d(c);
+  for (int s = 0; s < 5; ++s) {
+    d.Record(kT0 + Millis(s * 1000), 1.0, 0);
+    EXPECT_EQ(d.Decide(kT0 + Millis(s * 1000 + 900), 1, 1).desired, 1);
+  }
+  d.Record(kT0 + Millis(5'000), 2.0, 6.0);  // a step to 8 clients
+  Decision dec = d.Decide(kT0 + Millis(5'900), 1, 1);
+  EXPECT_TRUE(dec.panic) << dec.reason;
+  EXPECT_EQ(dec.desired, 6) << dec.reason;  // ceil(8 / 1.4)
+}
+
 TEST(Decider, SawtoothDoesNotThrash) {
   Decider d(Config(1, 10, 10));
   auto v = Simulate(d, 300, [](int s) { return (s / 5) % 2 ? 30.0 : 10.0; });
