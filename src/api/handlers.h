@@ -12,6 +12,7 @@
 //   GET    /v1/logs/{env}/{svc}[/{n}]?follow=1&tail=N&timestamps=1
 //   GET    /v1/stats?env=
 //   GET    /v1/events?env=&after=&limit=&follow=1
+//   GET    /v1/autoscale?env=   GET /v1/metrics   (autoscale_handlers.h)
 #pragma once
 
 #include <string>

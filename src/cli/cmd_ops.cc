@@ -1,4 +1,4 @@
-// berth restart, scale, stats, events, secret get, info.
+// berth restart, scale, stats, autoscale, events, secret get, info.
 #include <ctime>
 #include <iostream>
 
@@ -88,6 +88,35 @@ void RegisterOps(CLI::App& app, Context& ctx) {
                         std::to_string(x.value("pids", int64_t{0}))});
       }
       PrintTable(std::cout, {"REPLICA", "CPU", "MEMORY", "PIDS"}, rows);
+      return 0;
+    };
+  });
+
+  auto as_env = std::make_shared<std::string>();
+  auto* as = app.add_subcommand("autoscale", "what the autoscaler wants for each autoscaled service, and why");
+  as->add_option("--env", *as_env, "only this environment");
+  AddOutputFlag(as, ctx);
+  as->callback([&ctx, as_env] {
+    ctx.run = [&ctx, as_env]() -> int {
+      auto r = CallApi(ctx, "GET", "/v1/autoscale" + (as_env->empty() ? "" : "?env=" + UrlEncode(*as_env)));
+      if (!r.ok()) return Fail(r.status());
+      if (ctx.format() == Format::kJson) {
+        std::cout << r->dump(2) << "\n";
+        return 0;
+      }
+      std::vector<std::vector<std::string>> rows;
+      auto num = [](double v) {
+        char b[32];
+        snprintf(b, sizeof b, "%.2f", v);
+        return std::string(b);
+      };
+      for (const auto& x : *r)
+        rows.push_back({x.value("env", "") + "/" + x.value("service", ""), std::to_string(x.value("desired", 0)),
+                        std::to_string(x.value("ready", 0)), x.value("panic", false) ? "yes" : "no",
+                        num(x.value("stable_concurrency", 0.0)) + " / " + num(x.value("panic_concurrency", 0.0)),
+                        num(x.value("target", 0.0)), x.value("reason", "")});
+      PrintTable(std::cout, {"SERVICE", "DESIRED", "READY", "PANIC", "CONCURRENCY (STABLE / PANIC)", "TARGET", "LAST DECISION"},
+                 rows);
       return 0;
     };
   });

@@ -16,6 +16,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "api/autoscale_handlers.h"
 #include "api/handlers.h"
 #include "autoscaler/autoscaler.h"
 #include "ingress/proxy_manager.h"
@@ -298,6 +299,7 @@ int RunDaemon(const Flags& f) {
                        f.domain,      f.proxy_listen, warnings};
   api::Router router;
   api::AddRoutes(router, io, sup, **store, clock, info);
+  api::AddAutoscaleRoutes(router, [&scaler] { return scaler.Views(); });
   api::ApiServer server(io, router, {socket, f.listen, token});
   if (Status s = server.Start(); !s.ok()) {
     spdlog::error("{}", s.message());
