@@ -70,6 +70,10 @@ Decision Decider::Decide(TimePoint now, int ready, int current) {
   // A panic window shorter than the report interval (stable window under 10 s) may hold
   // no sample at all: the latest one is the best estimate of right now.
   if (!any_panic && !samples_.empty()) d.panic_demand = samples_.back().demand;
+  // A step up shows in the latest sample a whole panic window before the window's
+  // average catches up: count it at once (scale-up only — panic never scales down, and
+  // the stable window still decides when to come back).
+  if (!samples_.empty()) d.panic_demand = std::max(d.panic_demand, samples_.back().demand);
   if (!any_stable) {  // no data yet: keep what we have
     d.desired = clamp(std::max(current, c_.min));
     d.reason = "no measurements yet";

@@ -7,7 +7,8 @@
 //    replica should carry; without a limit, `unlimited_target` (100) per replica;
 //  - stable mode: desired = ceil(average demand over the stable window (60 s) / target);
 //  - panic mode, for bursts: entered when the panic window's average (10 % of the stable
-//    window) asks for >= 2x the ready replicas; while in panic the count never goes down;
+//    window), or the latest sample if higher, asks for >= 2x the ready replicas; while in
+//    panic the count never goes down;
 //    panic ends a whole stable window after the last panicking decision;
 //  - rates: at most max_scale_up_rate x ready up, at most ready / max_scale_down_rate down;
 //  - scale to zero only when min is 0 and there was no demand for the whole `idle`

@@ -84,6 +84,14 @@ TEST(Decider, ShortWindowStillPanicsWhenThePanicWindowHoldsNoSample) {
   EXPECT_EQ(dec.desired, 6) << dec.reason;  // ceil(8 / 1.4)
 }
 
+TEST(Decider, StepToFiftyReachesMaxInOneDecision) {
+  Decider d(Config(1, 10, 5));  // target 3.5, default 60 s window (panic 6 s)
+  auto v = Simulate(d, 40, [](int s) { return s < 30 ? 1.0 : 50.0; });
+  EXPECT_EQ(v[29], 1);
+  EXPECT_EQ(v[30], 10);  // ceil(50 / 3.5) = 15, clamped to max, without waiting for the window
+  EXPECT_EQ(Changes(v), 1);
+}
+
 TEST(Decider, SawtoothDoesNotThrash) {
   Decider d(Config(1, 10, 10));
   auto v = Simulate(d, 300, [](int s) { return (s / 5) % 2 ? 30.0 : 10.0; });
