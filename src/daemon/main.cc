@@ -204,6 +204,7 @@ int RunDaemon(const Flags& f) {
     no.instance = inst;
     size_t colon = f.proxy_listen.rfind(':');
     no.ingress_port = colon == std::string::npos ? 8080 : std::atoi(f.proxy_listen.c_str() + colon + 1);
+    if (colon != std::string::npos && colon > 0) no.ingress_host = f.proxy_listen.substr(0, colon);
     net = std::make_unique<network::Network>(no);
   }
 
@@ -229,6 +230,7 @@ int RunDaemon(const Flags& f) {
   so.network = net.get();
   so.subnet_pool = f.subnet_pool;
   so.subnet_prefix = f.subnet_prefix;
+  so.domain = f.domain;
   std::unique_ptr<ingress::ProxyManager> proxy;
   supervisor::Supervisor* sup_ptr = nullptr;
   if (!f.no_proxy) {

@@ -7,7 +7,12 @@
 //    outbound traffic is accepted (even under a DROP policy);
 //  - INPUT: from its bridge to the host only replies and the ingress port; the rest is
 //    rejected (berthd's API and other host services stay out of reach);
+//  - PREROUTING (nat), when the ingress listens on a loopback address: the bridge's
+//    gateway address at the ingress port is DNATed to it, so containers reach the proxy
+//    at GATEWAY:PORT (the bridge gets route_localnet=1 for that; INPUT drops any other
+//    packet from the bridge to 127.0.0.0/8, as kube-proxy does);
 //  - POSTROUTING: masquerade its subnet's traffic leaving the subnet.
+// With no environment left the chains and the jumps to them are removed.
 // Generate() is pure; Sync() runs iptables. Thread-safe: callers serialize Sync().
 #pragma once
 
@@ -21,12 +26,17 @@ namespace berth::network {
 
 struct FirewallEnv {
   std::string bridge;
-  Cidr subnet;
+  Cidr subnet;  // its gateway (the bridge's address) is subnet.Host(1)
 };
 
 class Firewall {
  public:
-  Firewall(std::string instance, int ingress_port) : instance_(std::move(instance)), port_(ingress_port) {}
+  // ingress_host: the address berth-proxy listens on ("127.0.0.1", "0.0.0.0", ...).
+  Firewall(std::string instance, std::string ingress_host, int ingress_port)
+      : instance_(std::move(instance)), ingress_host_(std::move(ingress_host)), port_(ingress_port) {}
+
+  // Whether containers reach the ingress through a DNAT of their gateway address.
+  bool DnatIngress() const { return ingress_host_.rfind("127.", 0) == 0; }
 
   std::string Chain(const std::string& base) const { return "BERTH-" + instance_ + "-" + base; }
 
@@ -34,14 +44,16 @@ class Firewall {
   std::string Generate(const std::map<std::string, FirewallEnv>& envs) const;
 
   // Makes the instance's chains hold exactly the rules for `envs`, and makes sure INPUT,
-  // FORWARD and POSTROUTING jump to them.
+  // FORWARD, PREROUTING and POSTROUTING jump to them; with no envs, removes them all.
   Status Sync(const std::map<std::string, FirewallEnv>& envs);
 
  private:
   Status Restore(const std::map<std::string, FirewallEnv>& envs);
   Status EnsureJumps();
+  Status RemoveAll();  // jumps first, then the chains; absent is fine
 
   std::string instance_;
+  std::string ingress_host_;
   int port_;
   bool jumps_ok_ = false;
 };

@@ -9,7 +9,7 @@
 
 namespace berth::network {
 
-std::string HostsFileContent(std::vector<HostEntry> entries) {
+std::string HostsFileContent(std::vector<HostEntry> entries, std::vector<HostAlias> aliases) {
   std::sort(entries.begin(), entries.end(), [](const HostEntry& a, const HostEntry& b) {
     return a.service != b.service ? a.service < b.service : a.index < b.index;
   });
@@ -21,6 +21,10 @@ std::string HostsFileContent(std::vector<HostEntry> entries) {
     if (e.ip.empty()) continue;
     out += e.ip + "\t" + e.service + " " + e.service + "-" + std::to_string(e.index) + "\n";
   }
+  std::sort(aliases.begin(), aliases.end(), [](const HostAlias& a, const HostAlias& b) { return a.name < b.name; });
+  if (!aliases.empty()) out += "# The ingress (berth-proxy on the host), through the gateway.\n";
+  for (const auto& a : aliases)
+    if (!a.ip.empty()) out += a.ip + "\t" + a.name + "\n";
   return out;
 }
 

@@ -17,8 +17,15 @@ struct HostEntry {
   int index = 1;
 };
 
-// Deterministic: entries sorted by service then index.
-std::string HostsFileContent(std::vector<HostEntry> entries);
+// Extra names for one address: the ingress names of the environment's exposed services
+// (SERVICE.ENV.DOMAIN) at its gateway, where the host's berth-proxy answers.
+struct HostAlias {
+  std::string ip;
+  std::string name;
+};
+
+// Deterministic: entries sorted by service then index, aliases by name after them.
+std::string HostsFileContent(std::vector<HostEntry> entries, std::vector<HostAlias> aliases = {});
 
 // The host's resolv.conf with loopback name servers removed (they are unreachable
 // from a container's namespace); search/options kept.

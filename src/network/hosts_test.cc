@@ -25,6 +25,16 @@ TEST(Hosts, ServicesAndReplicasSorted) {
   EXPECT_EQ(h.find("api"), std::string::npos);  // no address yet: no line
 }
 
+TEST(Hosts, IngressAliasesAtTheGateway) {
+  std::string h = HostsFileContent({{"10.89.0.2", "api", 1}},
+                                   {{"10.89.0.1", "web.team.localhost"}, {"10.89.0.1", "api.team.localhost"}});
+  EXPECT_NE(h.find("10.89.0.2\tapi api-1\n"), std::string::npos);
+  size_t a = h.find("10.89.0.1\tapi.team.localhost\n"), w = h.find("10.89.0.1\tweb.team.localhost\n");
+  ASSERT_NE(a, std::string::npos);
+  ASSERT_NE(w, std::string::npos);
+  EXPECT_LT(a, w);
+}
+
 TEST(ResolvConf, DropsLoopbackServers) {
   std::string r = ResolvConfContent("nameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch example.org\noptions edns0\n");
   EXPECT_EQ(r.find("127.0.0.53"), std::string::npos);
@@ -49,7 +59,7 @@ TEST(WriteInPlace, KeepsTheInode) {
 }
 
 TEST(Firewall, IsolationBeforeAcceptsAndOneChainSetPerInstance) {
-  Firewall fw("1a2b", 8080);
+  Firewall fw("1a2b", "127.0.0.1", 8080);
   std::map<std::string, FirewallEnv> envs = {{"alice", {"bt1a2b00000001", *Cidr::Parse("10.89.0.0/24")}},
                                              {"bob", {"bt1a2b00000002", *Cidr::Parse("10.89.1.0/24")}}};
   std::string r = fw.Generate(envs);
@@ -64,8 +74,23 @@ TEST(Firewall, IsolationBeforeAcceptsAndOneChainSetPerInstance) {
   EXPECT_NE(r.find("-A BERTH-1a2b-INPUT -i bt1a2b00000001 -j REJECT"), std::string::npos);
   EXPECT_NE(r.find("-A BERTH-1a2b-POSTROUTING -s 10.89.1.0/24 ! -d 10.89.1.0/24 -j MASQUERADE"),
             std::string::npos);
+  // The ingress on loopback: the gateway's port is DNATed to it, other loopback dropped.
+  EXPECT_NE(r.find("-A BERTH-1a2b-PREROUTING -i bt1a2b00000002 -d 10.89.1.1/32 -p tcp --dport 8080 "
+                   "-j DNAT --to-destination 127.0.0.1:8080"),
+            std::string::npos);
+  size_t guard = r.find("-A BERTH-1a2b-INPUT -i bt1a2b00000001 -d 127.0.0.0/8 -m conntrack ! --ctstate DNAT -j DROP");
+  ASSERT_NE(guard, std::string::npos);
+  EXPECT_LT(guard, r.find("-A BERTH-1a2b-INPUT -i bt1a2b00000001 -p tcp --dport 8080 -j ACCEPT"));
   std::string empty = fw.Generate({});
   EXPECT_EQ(empty.find("-A "), std::string::npos);  // no environments: empty chains
+}
+
+TEST(Firewall, IngressOnAllAddressesNeedsNoDnat) {
+  Firewall fw("1a2b", "0.0.0.0", 8080);
+  EXPECT_FALSE(fw.DnatIngress());
+  std::string r = fw.Generate({{"alice", {"bt1a2b00000001", *Cidr::Parse("10.89.0.0/24")}}});
+  EXPECT_EQ(r.find("DNAT"), std::string::npos);
+  EXPECT_NE(r.find("-A BERTH-1a2b-INPUT -i bt1a2b00000001 -p tcp --dport 8080 -j ACCEPT"), std::string::npos);
 }
 
 TEST(NetworkNames, BridgeFitsAndDiffers) {

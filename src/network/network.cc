@@ -1,5 +1,6 @@
 #include "network/network.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,7 +38,7 @@ std::string Hex(uint32_t v, int digits) {
 }  // namespace
 
 Network::Network(NetworkOptions options)
-    : o_(std::move(options)), firewall_(o_.instance.substr(0, 4), o_.ingress_port) {}
+    : o_(std::move(options)), firewall_(o_.instance.substr(0, 4), o_.ingress_host, o_.ingress_port) {}
 
 Status Network::SyncFirewall(const std::string& env, const std::optional<Cidr>& subnet) {
   std::lock_guard<std::mutex> g(firewall_mu_);
@@ -94,6 +95,7 @@ StatusOr<Attachment> Network::Attach(const std::string& env, const Cidr& subnet,
                  {"ipam",
                   {{"type", "host-local"},
                    {"ranges", json::array({json::array({{{"subnet", subnet.ToString()}}})})},
+                   {"routes", json::array({{{"dst", "0.0.0.0/0"}}})},  // out via the gateway (masqueraded)
                    {"dataDir", o_.run_dir + "/cni/ipam"}}}};
   // Leftovers of an attempt that did not finish: undo them first. A namespace without a
   // cached result means berthd died during the ADD, which may have leased an address
@@ -120,6 +122,15 @@ StatusOr<Attachment> Network::Attach(const std::string& env, const Cidr& subnet,
   json record = {{"env", env}, {"ip", ip}, {"gateway", gw}, {"plugins", {bridge}}, {"result", *r1}};
   Status s = ip.empty() ? Internal("the bridge plugin returned no address") : OkStatus();
   if (s.ok()) s = WriteFileAtomic(cache, record.dump(), 0600);
+  if (s.ok() && firewall_.DnatIngress()) {
+    // The ingress DNAT (firewall.h) sends gateway:port to a loopback address, which the
+    // kernel routes from this bridge only with route_localnet. Gone with the bridge.
+    std::string knob = "/proc/sys/net/ipv4/conf/" + BridgeName(env) + "/route_localnet";
+    int fd = open(knob.c_str(), O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && write(fd, "1\n", 2) == 2;
+    if (fd >= 0) close(fd);
+    if (!ok) s = Internal("cannot enable " + knob + " (containers would not reach the ingress)");
+  }
   if (!s.ok()) {
     // Undo the ADD through the same path as a normal detach.
     (void)WriteFileAtomic(cache, record.dump(), 0600);

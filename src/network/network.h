@@ -33,7 +33,8 @@ struct NetworkOptions {
   std::string run_dir;
   std::string cni_path = "/usr/lib/cni";
   std::string instance = "0000";  // 4 hex chars: keeps concurrent daemons' bridges apart
-  int ingress_port = 8080;        // the one host port containers may reach
+  std::string ingress_host = "127.0.0.1";  // where berth-proxy listens
+  int ingress_port = 8080;                 // the one host port containers may reach
 };
 
 struct Attachment {

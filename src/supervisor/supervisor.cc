@@ -279,7 +279,12 @@ void Supervisor::UpdateHosts(const std::string& env) {
   std::vector<network::HostEntry> entries;
   for (const auto& [id, r] : replicas_)
     if (r->rec.env == env && !r->rec.ip.empty()) entries.push_back({r->rec.ip, r->rec.service, r->rec.index});
-  Status s = network::WriteInPlace(o_.network->HostsPath(env), network::HostsFileContent(entries));
+  std::vector<network::HostAlias> aliases;
+  const Env& e = envs_.at(env);
+  if (e.subnet && !o_.domain.empty())
+    for (const auto& [name, svc] : e.project.services)
+      if (svc.expose) aliases.push_back({e.subnet->Host(1), name + "." + env + "." + o_.domain});
+  Status s = network::WriteInPlace(o_.network->HostsPath(env), network::HostsFileContent(entries, aliases));
   if (!s.ok()) spdlog::warn("hosts of {}: {}", env, s.message());
 }
 

@@ -55,6 +55,8 @@ struct SupervisorOptions {
   network::Network* network = nullptr;
   std::string subnet_pool = "10.89.0.0/16";
   int subnet_prefix = 24;
+  // Ingress names (SERVICE.ENV.DOMAIN) in each environment's hosts file, at its gateway.
+  std::string domain = "localhost";
   BackoffOptions backoff;
   int64_t log_max_bytes = 10 << 20;
   int log_keep_files = 3;
