@@ -254,6 +254,8 @@ class Daemon:
                         if " master " + self.bridge_prefix() in l]
         rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
         out["iptables rules"] = [l for l in rules.splitlines() if self.bridge_prefix() in l]
+        # With no environment left berthd removes its chains and the jumps to them too.
+        out["iptables chains"] = [l for l in rules.splitlines() if f"BERTH-{self.bridge_prefix()[2:]}-" in l]
         with open("/proc/self/mounts") as f:
             out["mounts"] = [l.split()[1] for l in f if self.tmp in l.split()[1]]
         return {k: v for k, v in out.items() if v}

@@ -191,21 +191,6 @@ class Client:
         return self.ok, list(self.failures)
 
 
-def remove_empty_chains(d):
-    """berthd keeps its (then empty) iptables chains and the jumps to them when it stops;
-    a stopped test daemon's are removed here (only if empty: -X refuses otherwise)."""
-    inst = d.bridge_prefix()[2:]
-    for table, base in (("filter", "INPUT"), ("filter", "FORWARD"), ("nat", "POSTROUTING")):
-        chain = f"BERTH-{inst}-{base}"
-        if subprocess.run(["iptables", "-w", "10", "-t", table, "-S", chain], capture_output=True,
-                          text=True).stdout.strip() != f"-N {chain}":
-            continue  # absent, or holds rules
-        while subprocess.run(["iptables", "-w", "10", "-t", table, "-D", base, "-j", chain],
-                             capture_output=True).returncode == 0:
-            pass
-        subprocess.run(["iptables", "-w", "10", "-t", table, "-X", chain], capture_output=True)
-
-
 class IngressTest(unittest.TestCase):
     """One daemon and one environment for the class; the tests that kill a process leave
     berthd and the proxy running again (the harness restarts berthd if a test failed)."""
@@ -236,7 +221,6 @@ class IngressTest(unittest.TestCase):
         leaks = d.leaks()
         if leaks:
             raise AssertionError(f"leaked: {leaks}")
-        remove_empty_chains(d)
 
     def ensure_berthd(self):
         if self.d.proc.poll() is not None:
@@ -317,14 +301,18 @@ class IngressTest(unittest.TestCase):
         out = self.reach("idle", 8000, "idle")
         self.assertEqual(out[1:3], ["200", "hello"], out)
 
-    # The proxy listens on 127.0.0.1 (the default, and what berthd passes here): a
-    # container's packets to its gateway's ingress port pass the INPUT rules but find no
-    # listener there (connection refused). Remove this marker once src/network forwards
-    # the gateway's ingress port to the proxy (issue 3: "they can reach the ingress").
-    @unittest.expectedFailure
+    # The proxy listens on 127.0.0.1 (the default, and what berthd passes here): berthd
+    # DNATs each environment's gateway address at the ingress port to it (firewall.h),
+    # and the environment's hosts file names every exposed service SERVICE.ENV.DOMAIN
+    # at the gateway.
     def test_container_reaches_the_ingress_through_its_gateway(self):
         out = self.reach("gateway", self.d.proxy_port, "idle.ing.localhost")
         self.assertEqual(out[1:3], ["200", "hello"], out)
+        out = self.reach("idle.ing.localhost", self.d.proxy_port, "idle.ing.localhost")
+        self.assertEqual(out[1:3], ["200", "hello"], out)
+        # Only the ingress port: the proxy's admin listener (also on loopback) stays out of reach.
+        out = self.reach("gateway", self.d.proxy_admin_port, "x")
+        self.assertNotEqual(out[1:2], ["200"], out)
 
     def test_berthd_kill9_proxy_keeps_serving_with_zero_failed_requests(self):
         d = self.d
