@@ -57,6 +57,7 @@ void Autoscaler::Tick() {
 void Autoscaler::DecideOne(const Target& t, TimePoint now) {
   State& s = states_[t.key];
   s.ready = t.ready;
+  s.decided = true;
   Decision d = s.decider.Decide(now, t.ready, t.current);
   s.last = d;
   if (d.desired != t.current) apply_(t.key, d.desired, d);
@@ -65,7 +66,8 @@ void Autoscaler::DecideOne(const Target& t, TimePoint now) {
 std::vector<ServiceView> Autoscaler::Views() const {
   std::vector<ServiceView> out;
   for (const auto& [key, s] : states_)
-    out.push_back({key, s.last.desired, s.ready, s.last.panic, s.last.stable_demand, s.last.panic_demand,
+    if (s.decided)
+      out.push_back({key, s.last.desired, s.ready, s.last.panic, s.last.stable_demand, s.last.panic_demand,
                    s.decider.Target(), s.last.reason});
   return out;
 }

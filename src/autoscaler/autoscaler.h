@@ -71,6 +71,7 @@ class Autoscaler {
     bool sampled = false;  // a measurement arrived since the last tick
     Decision last;
     int ready = 0;
+    bool decided = false;  // an autoscaled service (stats also arrive for fixed ones)
   };
   std::map<std::string, State> states_;
 };
