@@ -369,13 +369,14 @@ def sustain(a, berth, path):
     counts, done = [], threading.Event()
 
     def watch():
-        while not done.is_set():
+        while not done.wait(1):
             counts.append(len(berth.running(a.env, a.service)))
-            done.wait(1)
+    if a.env:
+        counts.append(len(berth.running(a.env, a.service)))
     watcher = threading.Thread(target=watch) if a.env else None
     if watcher:
         watcher.start()
-    print(f"\n== sustained: {a.sustain} clients in a closed loop, GET {path} through the proxy "
+    print(f"\n== sustained: {a.sustain} client(s) in a closed loop, GET {path} through the proxy "
           f"for {a.sustain_seconds:g} s", flush=True)
     r = load(a.proxy, path, a.sustain, a.sustain_seconds, a.host, with_stats=False)
     done.set()
@@ -392,8 +393,9 @@ def run_burst(a, berth):
     print(f"\n== burst: {a.burst} simultaneous GET {a.burst_path} through the proxy"
           + (f" ({before} replica(s) running)" if before is not None else ""), flush=True)
     b = burst(a.proxy, a.burst_path, a.burst, a.host)
-    print(f"  {codes_text(b['codes'])}; {b['retry_after_on_429']} of the 429s carry Retry-After; "
-          f"all answered in {b['seconds']:.1f} s")
+    retry = (f"; {b['retry_after_on_429']} of the {b['codes'][429]} 429s carry Retry-After"
+             if 429 in b["codes"] else "")
+    print(f"  {codes_text(b['codes'])}{retry}; all answered in {b['seconds']:.1f} s")
     if a.env:
         time.sleep(1)
         print(f"  replicas running 1 s later: {len(berth.running(a.env, a.service))}")
