@@ -62,7 +62,9 @@ class ServicePlanner {
         else Add(ActionKind::kStop, rec, "standby outdated");
         continue;
       }
-      if (!Serving(rec)) continue;
+      // A replica on its way out counts for nothing: counting it would make the next
+      // pass stop another one in its place (a scale-down by 2 would stop them all).
+      if (!Serving(rec) || r->stopping) continue;
       (fresh ? current : outdated).push_back(r);
       current_ready += fresh && Ready(rec);
     }

@@ -28,7 +28,8 @@ struct DesiredService {
 
 struct ObservedReplica {
   store::ReplicaRecord rec;
-  bool busy = false;  // a start/stop is in flight: leave it alone this pass
+  bool busy = false;      // a start/stop is in flight: leave it alone this pass
+  bool stopping = false;  // being stopped (draining, or its stop signal sent): already gone
 };
 // Replica states the reconciler knows: "standby" (prepared, not started), "starting",
 // "running", "backoff", "exited", "stopped".

@@ -54,9 +54,23 @@ TEST(Reconcile, Table) {
   auto starting_new = Have("api", 2, "starting", "h2");
   auto running_unready_new = Have("api", 2, "running", "h2");
   running_unready_new.rec.health = "starting";
+  auto stopping3 = Have("api", 3, "running", "h1", true);
+  stopping3.stopping = true;
+  auto stopping4 = Have("api", 4, "running", "h1", true);
+  stopping4.stopping = true;
 
   const Case table[] = {
       {"nothing to do", {}, {}, {}},
+      // Regression: the two being stopped counted as current, so the next pass stopped
+      // replicas 2 and 1 as well (no replica left for a min-1 service).
+      {"scale-down in progress: the rest stays",
+       {Want("api", 2)},
+       {Have("api", 1, "running"), Have("api", 2, "running"), stopping3, stopping4},
+       {}},
+      {"a stopping replica is replaced if still wanted",
+       {Want("api", 2)},
+       {Have("api", 1, "running"), stopping3},
+       {"create shop.api.2"}},
       {"create all", {Want("api", 2)}, {}, {"create shop.api.1", "create shop.api.2"}},
       {"converged", {Want("api", 2)}, {Have("api", 1, "running"), Have("api", 2, "running")}, {}},
       {"fill the lowest free index", {Want("api", 3)}, {Have("api", 1, "running"), Have("api", 3, "running")},
