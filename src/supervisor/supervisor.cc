@@ -123,10 +123,19 @@ std::map<std::string, int> Supervisor::DesiredReplicas(const Env& env) const {
   return out;
 }
 
+std::map<std::string, int> Supervisor::ReservedReplicas(const Env& env) const {
+  std::map<std::string, int> out;
+  for (const auto& [name, s] : env.project.services) {
+    bool autoscaled = s.scale.max > s.scale.min && !env.scale.count(name);
+    out[name] = autoscaled ? s.scale.min : DesiredReplicas(env, s);
+  }
+  return out;
+}
+
 Amount Supervisor::ReservedExcept(const std::string& except) const {
   Amount total;
   for (const auto& [name, e] : envs_)
-    if (name != except) total += EnvReservation(e.project, DesiredReplicas(e));
+    if (name != except) total += EnvReservation(e.project, ReservedReplicas(e));
   return total;
 }
 
@@ -134,7 +143,7 @@ Supervisor::CapacityView Supervisor::Capacity() const {
   CapacityView v;
   v.total = o_.capacity;
   for (const auto& [name, e] : envs_) {
-    Amount a = EnvReservation(e.project, DesiredReplicas(e));
+    Amount a = EnvReservation(e.project, ReservedReplicas(e));
     v.reserved += a;
     v.envs.emplace_back(name, a);
   }
@@ -208,9 +217,11 @@ Status Supervisor::ApplyEnv(const spec::Project& project, store::EnvRecord meta,
   if (exists && it->second.deleting) return FailedPrecondition("environment " + name + " is being removed");
   // Admission first: an environment that cannot fit changes nothing.
   std::map<std::string, int> replicas;
-  if (exists) replicas = DesiredReplicas(it->second);
-  for (const auto& [sname, s] : project.services)
-    if (!replicas.count(sname)) replicas[sname] = s.replicas;
+  if (exists) replicas = ReservedReplicas(it->second);
+  for (const auto& [sname, s] : project.services) {
+    if (s.scale.max > s.scale.min && !(exists && it->second.scale.count(sname))) replicas[sname] = s.scale.min;
+    else if (!replicas.count(sname)) replicas[sname] = s.replicas;
+  }
   BERTH_RETURN_IF_ERROR(CheckQuota(project, replicas));
   BERTH_RETURN_IF_ERROR(Admit(o_.capacity, ReservedExcept(name), EnvReservation(project, replicas), name));
   for (const auto& [sname, s] : project.services) {
@@ -349,7 +360,7 @@ Status Supervisor::Scale(const std::string& env, const std::string& service, int
   if (!it->second.project.services.count(service))
     return NotFound("environment " + env + " has no service " + service);
   if (replicas < 0 || replicas > 1000) return InvalidArgument("replicas must be 0-1000");
-  auto wanted = DesiredReplicas(it->second);
+  auto wanted = ReservedReplicas(it->second);
   wanted[service] = replicas;
   BERTH_RETURN_IF_ERROR(CheckQuota(it->second.project, wanted));
   BERTH_RETURN_IF_ERROR(Admit(o_.capacity, ReservedExcept(env), EnvReservation(it->second.project, wanted), env));
@@ -469,7 +480,7 @@ void Supervisor::ReconcileNow() {
                          o_.prewarm && s.scale.max > s.scale.min && DesiredReplicas(env, s) < s.scale.max});
   }
   std::vector<ObservedReplica> observed;
-  for (const auto& [id, r] : replicas_) observed.push_back({r->rec, r->busy || r->stopping});
+  for (const auto& [id, r] : replicas_) observed.push_back({r->rec, r->busy || r->stopping, r->stopping});
   Plan plan = Reconcile(desired, observed, clock_.Now());
   for (const auto& a : plan.actions) Execute(a);
 

@@ -174,6 +174,9 @@ class Supervisor {
   void FinishRemoval(const std::string& env);
   int DesiredReplicas(const Env& env, const spec::Service& s) const;
   std::map<std::string, int> DesiredReplicas(const Env& env) const;
+  // What admission charges an environment: autoscaled services at scale.min (replicas
+  // above it are best effort, not reserved), pinned and fixed ones at their count.
+  std::map<std::string, int> ReservedReplicas(const Env& env) const;
   Amount ReservedExcept(const std::string& env) const;
   static void SetProject(Env& env, spec::Project project);
   const std::string& HashOf(const store::ReplicaRecord& r) const;
