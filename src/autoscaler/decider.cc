@@ -95,7 +95,8 @@ Decision Decider::Decide(TimePoint now, int ready, int current) {
   // `idle` without any demand is zero, whatever the stable window still averages; and
   // zero only then.
   TimePoint quiet_since0 = seen_demand_ ? last_demand_ : created_;
-  if (c_.min == 0 && now - quiet_since0 >= c_.idle && (!seen_demand_ || samples_.back().demand == 0)) want = 0;
+  bool idle = c_.min == 0 && now - quiet_since0 >= c_.idle && (!seen_demand_ || samples_.back().demand == 0);
+  if (idle) want = 0;
   if (want == 0) {
     TimePoint quiet_since = seen_demand_ ? last_demand_ : created_;
     // Not idle long enough: keep one replica if there is one (and never start one for
@@ -103,6 +104,11 @@ Decision Decider::Decide(TimePoint now, int ready, int current) {
     if (c_.min > 0 || now - quiet_since < c_.idle) want = std::min(current, 1);
   }
   d.desired = clamp(want);
+  if (idle && d.desired == 0) {
+    double quiet_s = static_cast<double>(std::chrono::duration_cast<Millis>(now - quiet_since0).count()) / 1000;
+    d.reason = "idle: no requests for " + Fmt(quiet_s) + " s (scale.idle " + Fmt(c_.idle.count() / 1000.0) + " s) -> 0";
+    return d;
+  }
   d.reason = std::string(d.panic ? "panic" : "stable") + ": demand " + Fmt(d.panic ? d.panic_demand : d.stable_demand) +
              " / target " + Fmt(target) + " per replica -> " + std::to_string(d.desired);
   return d;

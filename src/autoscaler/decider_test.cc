@@ -109,6 +109,8 @@ TEST(Decider, ScaleToZeroOnlyAfterIdle) {
   EXPECT_EQ(v[35], 1);  // quiet for 25 s: not yet
   EXPECT_EQ(v[45], 0);  // quiet for > 30 s
   EXPECT_EQ(v.back(), 0);
+  Decision last = d.Decide(kT0 + Millis(120'000), 0, 0);
+  EXPECT_EQ(last.reason, "idle: no requests for 111.00 s (scale.idle 30.00 s) -> 0");
 }
 
 TEST(Decider, MinZeroWithoutTrafficNeverStartsAReplica) {
