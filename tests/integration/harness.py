@@ -7,6 +7,7 @@ that nothing is left: no runc containers, no cgroups, no bundles, no processes.
 
 Tests that need root (runc) call require_root(); ctest treats exit code 77 as skipped.
 """
+import atexit
 import json
 import os
 import random
@@ -24,6 +25,11 @@ BUILD = os.environ.get("BERTH_BUILD", os.path.join(ROOT, "build"))
 BERTHD = os.path.join(BUILD, "berthd")
 BERTH = os.path.join(BUILD, "berth")
 EXAMPLES = os.path.join(ROOT, "examples")
+
+
+# SIGTERM ends the run through SystemExit, so atexit cleanups (Daemon) still run.
+if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 def require_root(test_case=None):
@@ -90,6 +96,15 @@ class Daemon:
         self.subnet_pool = f"10.{random.randint(100, 250)}.0.0/16"
         self.proxy_port = free_port()
         self.proxy_admin_port = free_port()
+        self.cleaned = False
+        # A setUpClass that fails after start() never reaches tearDownClass: clean up at
+        # exit then (also on SIGTERM/SIGINT, which Python turns into a normal exit).
+        atexit.register(self._cleanup_at_exit)
+
+    def _cleanup_at_exit(self):
+        if not self.cleaned and os.path.isdir(self.tmp):
+            print(f"harness: cleaning up {self.tmp} at exit", file=sys.stderr)
+            self.cleanup()
 
     # --- process ---
     def start(self, wait=True):
@@ -274,6 +289,7 @@ class Daemon:
 
     def cleanup(self):
         """Removes everything this daemon created, even after a failed test."""
+        self.cleaned = True
         try:
             if self.proc is None or self.proc.poll() is not None:
                 self.start()
