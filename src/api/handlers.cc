@@ -416,7 +416,10 @@ void AddRoutes(Router& router, asio::io_context& io, supervisor::Supervisor& sup
     if (timeout_ms <= 0 || timeout_ms > 3'600'000) return r->ReplyError(InvalidArgument("timeout_ms must be 1-3600000"));
     sup.Exec(req.params[0], req.params[1], replica, argv, Millis(timeout_ms), [r](StatusOr<runtime::ExecResult> res) {
       if (!res.ok()) return r->ReplyError(res.status());
-      r->Reply(200, {{"exit_code", res->exit_code}, {"output", res->output}, {"timed_out", res->timed_out}});
+      r->Reply(200, {{"exit_code", res->exit_code},
+                     {"output", res->output},
+                     {"timed_out", res->timed_out},
+                     {"truncated", res->truncated}});
     });
   });
   router.Add("GET", "/v1/envs/{}/secrets/{}", [&sup](const Request& req, RespPtr r) {

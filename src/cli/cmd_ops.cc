@@ -204,6 +204,7 @@ void RegisterOps(CLI::App& app, Context& ctx) {
       auto r = CallApi(ctx, "POST", "/v1/envs/" + t->env + "/services/" + t->service + "/exec", body);
       if (!r.ok()) return Fail(r.status());
       std::cout << r->value("output", "");
+      if (r->value("truncated", false)) std::cerr << "berth: output truncated (exec keeps the first 8 MiB)\n";
       if (r->value("timed_out", false)) {
         std::cerr << "berth: exec timed out after " << xo->timeout << "s\n";
         return 124;

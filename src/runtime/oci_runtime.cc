@@ -27,7 +27,6 @@ namespace {
 using nlohmann::json;
 
 constexpr Millis kCreateTimeout{60'000};
-constexpr size_t kMaxExecOutput = 4096;
 
 // Maps the runtime's error message onto our codes: callers act on NotFound (gone
 // already) and FailedPrecondition (wrong state) differently from real failures.
@@ -321,8 +320,8 @@ void OciRuntime::KillExecLeftovers(const std::string& pid_file) const {
   for (pid_t p : ProcessTree(pid)) kill(p, SIGKILL);
 }
 
-StatusOr<ExecResult> OciRuntime::Exec(const std::string& id, const std::vector<std::string>& argv,
-                                      Millis timeout) {
+StatusOr<ExecResult> OciRuntime::Exec(const std::string& id, const std::vector<std::string>& argv, Millis timeout,
+                                   size_t max_output) {
   BERTH_RETURN_IF_ERROR(ValidateContainerId(id).WithContext("exec"));
   const std::string ctx = "exec " + id;
   if (argv.empty()) return InvalidArgument(ctx + ": empty command");
@@ -331,7 +330,7 @@ StatusOr<ExecResult> OciRuntime::Exec(const std::string& id, const std::vector<s
   args.insert(args.end(), argv.begin(), argv.end());
   RunOptions ro;
   ro.timeout = timeout;
-  ro.max_output = kMaxExecOutput;
+  ro.max_output = max_output + 1;  // one more byte tells that there was more
   auto r = Run(Command(std::move(args)), ro);
   if (r.ok() && r->timed_out) KillExecLeftovers(pid_file);
   unlink(pid_file.c_str());
@@ -349,7 +348,8 @@ StatusOr<ExecResult> OciRuntime::Exec(const std::string& id, const std::vector<s
       return Status(code, ctx + ": " + options_.name + " exec: " + msg);
   }
   res.output = r->out + r->err;
-  if (res.output.size() > kMaxExecOutput) res.output.resize(kMaxExecOutput);
+  res.truncated = res.output.size() > max_output;
+  if (res.truncated) res.output.resize(max_output);
   return res;
 }
 

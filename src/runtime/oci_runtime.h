@@ -46,8 +46,9 @@ class OciRuntime final : public Runtime {
   StatusOr<std::vector<ContainerState>> List() override;
   Status Kill(const std::string& id, int signal, bool all = false) override;
   Status Delete(const std::string& id) override;
-  StatusOr<ExecResult> Exec(const std::string& id, const std::vector<std::string>& argv,
-                            Millis timeout) override;
+  using Runtime::Exec;
+  StatusOr<ExecResult> Exec(const std::string& id, const std::vector<std::string>& argv, Millis timeout,
+                            size_t max_output) override;
   StatusOr<Usage> Stats(const std::string& id) override;
 
   std::string BundleDir(const std::string& id) const;

@@ -19,7 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr size_t kMaxExecOutput = 4096;
 
 json SpecToJson(const ContainerSpec& s) {
   json binds = json::array();
@@ -234,8 +233,8 @@ Status ProcessRuntime::Delete(const std::string& id) {
   return OkStatus();
 }
 
-StatusOr<ExecResult> ProcessRuntime::Exec(const std::string& id, const std::vector<std::string>& argv,
-                                          Millis timeout) {
+StatusOr<ExecResult> ProcessRuntime::Exec(const std::string& id, const std::vector<std::string>& argv, Millis timeout,
+                                   size_t max_output) {
   const std::string ctx = "exec " + id;
   if (argv.empty()) return InvalidArgument(ctx + ": empty command");
   auto r = Load(id);
@@ -245,7 +244,7 @@ StatusOr<ExecResult> ProcessRuntime::Exec(const std::string& id, const std::vect
   ro.env = WithDefaultEnv(r->spec.env, getenv("HOME") ? getenv("HOME") : "/");
   ro.cwd = r->spec.working_dir.empty() ? "/" : r->spec.working_dir;
   ro.timeout = timeout;
-  ro.max_output = kMaxExecOutput;
+  ro.max_output = max_output + 1;  // one more byte tells that there was more
   auto run = Run(argv, ro);
   if (!run.ok()) {
     // A program that cannot be started is a failing check, not a runtime error.
@@ -255,7 +254,8 @@ StatusOr<ExecResult> ProcessRuntime::Exec(const std::string& id, const std::vect
   res.timed_out = run->timed_out;
   res.exit_code = run->timed_out ? -1 : run->exit_code();
   res.output = run->out + run->err;
-  if (res.output.size() > kMaxExecOutput) res.output.resize(kMaxExecOutput);
+  res.truncated = res.output.size() > max_output;
+  if (res.truncated) res.output.resize(max_output);
   return res;
 }
 

@@ -178,6 +178,11 @@ TEST_F(ProcessRuntimeTest, ExecAndTimeout) {
   r = runtime_->Exec("t.exec.1", {"sh", "-c", "yes | head -c 10000"}, 5s);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->output.size(), 4096u);
+  EXPECT_TRUE(r->truncated);
+  r = runtime_->Exec("t.exec.1", {"sh", "-c", "yes | head -c 10000"}, 5s, 1 << 20);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->output.size(), 10000u);
+  EXPECT_FALSE(r->truncated);
   auto t0 = std::chrono::steady_clock::now();
   r = runtime_->Exec("t.exec.1", {"sleep", "10"}, 200ms);
   ASSERT_TRUE(r.ok());

@@ -69,8 +69,9 @@ struct ContainerState {
 
 struct ExecResult {
   int exit_code = -1;   // 128+signal when killed
-  std::string output;   // stdout+stderr, truncated to 4 KiB
+  std::string output;   // stdout+stderr, up to the caller's max_output
   bool timed_out = false;
+  bool truncated = false;  // the command wrote more than max_output
 };
 
 struct Usage {
@@ -113,9 +114,13 @@ class Runtime {
   // cgroup. Absent is ok. Never touches volumes.
   virtual Status Delete(const std::string& id) = 0;
 
-  // Runs argv inside the running container (health checks). Not a shell.
-  virtual StatusOr<ExecResult> Exec(const std::string& id, const std::vector<std::string>& argv,
-                                    Millis timeout) = 0;
+  // Runs argv inside the running container (not a shell), keeping up to max_output
+  // bytes of its output. The 3-argument form keeps 4 KiB (health checks).
+  virtual StatusOr<ExecResult> Exec(const std::string& id, const std::vector<std::string>& argv, Millis timeout,
+                                    size_t max_output) = 0;
+  StatusOr<ExecResult> Exec(const std::string& id, const std::vector<std::string>& argv, Millis timeout) {
+    return Exec(id, argv, timeout, 4096);
+  }
 
   virtual StatusOr<Usage> Stats(const std::string& id) = 0;
 };

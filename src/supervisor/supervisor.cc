@@ -424,7 +424,7 @@ void Supervisor::Exec(const std::string& env, const std::string& service, int in
     return done(FailedPrecondition(env + "/" + service + (index ? "/" + std::to_string(index) : "") +
                                    " has no running replica"));
   asio::post(pool_, [this, id, argv = std::move(argv), timeout, done = std::move(done)]() mutable {
-    auto r = rt_.Exec(id, argv, timeout);
+    auto r = rt_.Exec(id, argv, timeout, kExecOutputLimit);
     asio::post(io_, [r = std::move(r), done = std::move(done)]() mutable { done(std::move(r)); });
   });
 }

@@ -126,6 +126,8 @@ class Supervisor {
   std::optional<std::string> Secret(const std::string& env, const std::string& name) const;
 
   // Runs argv in a running replica (`berth exec`); done on the loop thread.
+  // `berth exec`: up to kExecOutputLimit bytes of output are returned (truncated says so).
+  static constexpr size_t kExecOutputLimit = 8 << 20;
   void Exec(const std::string& env, const std::string& service, int index, std::vector<std::string> argv,
             Millis timeout, std::function<void(StatusOr<runtime::ExecResult>)> done);
 

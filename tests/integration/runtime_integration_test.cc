@@ -277,6 +277,11 @@ TEST_F(RuntimeIntegrationTest, ExecWorksAndTimesOut) {
   r = runtime_->Exec("t.exec.1", {"python3", "-c", "print('x' * 10000)"}, 10s);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->output.size(), 4096u);
+  EXPECT_TRUE(r->truncated);
+  r = runtime_->Exec("t.exec.1", {"python3", "-c", "print('x' * 100000)"}, 10s, 1 << 20);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->output.size(), 100001u);
+  EXPECT_FALSE(r->truncated);
   auto t0 = std::chrono::steady_clock::now();
   r = runtime_->Exec("t.exec.1", {"sh", "-c", "sleep 30; echo late"}, 500ms);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
