@@ -97,6 +97,7 @@ TEST(HttpParser, RequestErrorsTable) {
     int status;
   } cases[] = {
       {"whitespace before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400},
+      {"whitespace inside a name (found by the fuzzer)", "GET / HTTP/1.1\r\nHost A:b.localhost\r\n\r\n", 400},
       {"tab before colon", "GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", 400},
       {"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n", 400},
       {"CL and TE", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
