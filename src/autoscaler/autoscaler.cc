@@ -6,7 +6,7 @@ namespace berth::autoscaler {
 
 Autoscaler::Autoscaler(boost::asio::io_context& io, const Clock& clock, TargetsFn targets, ApplyFn apply,
                        Millis tick)
-    : io_(io), clock_(clock), targets_(std::move(targets)), apply_(std::move(apply)), tick_(tick), timer_(io) {}
+    : clock_(clock), targets_(std::move(targets)), apply_(std::move(apply)), tick_(tick), timer_(io) {}
 
 void Autoscaler::Start() {
   timer_.expires_after(tick_);

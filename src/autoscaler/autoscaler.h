@@ -59,7 +59,6 @@ class Autoscaler {
   void Tick();
   void DecideOne(const Target& t, TimePoint now);
 
-  boost::asio::io_context& io_;
   const Clock& clock_;
   TargetsFn targets_;
   ApplyFn apply_;

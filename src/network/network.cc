@@ -119,7 +119,7 @@ StatusOr<Attachment> Network::Attach(const std::string& env, const Cidr& subnet,
     ip = addr.substr(0, addr.find('/'));
     gw = ips[0].value("gateway", "");
   }
-  json record = {{"env", env}, {"ip", ip}, {"gateway", gw}, {"plugins", {bridge}}, {"result", *r1}};
+  json record = {{"env", env}, {"ip", ip}, {"gateway", gw}, {"plugins", json::array({bridge})}, {"result", *r1}};
   Status s = ip.empty() ? Internal("the bridge plugin returned no address") : OkStatus();
   if (s.ok()) s = WriteFileAtomic(cache, record.dump(), 0600);
   if (s.ok() && firewall_.DnatIngress()) {

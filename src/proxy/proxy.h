@@ -32,7 +32,7 @@ namespace berth::proxy {
 // The snapshot the --route/--limit/--queue flags describe (version 0).
 RouteSnapshot SnapshotFromFlags(const ProxyConfig& config);
 
-class Proxy : private ControlServer::Delegate, private AdminServer::Delegate {
+class Proxy final : private ControlServer::Delegate, private AdminServer::Delegate {
  public:
   explicit Proxy(ProxyConfig config);
   ~Proxy();

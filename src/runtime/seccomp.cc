@@ -91,6 +91,8 @@ json Arg(int index, uint64_t value, const char* op, uint64_t value_two = 0) {
   return a;
 }
 
+// `args` must be built with json::array(...): a one-element braced list of a json
+// object is that object with one compiler and an array of it with another.
 json Rule(std::vector<std::string> names, json args = json::array()) {
   json r = {{"names", std::move(names)}, {"action", "SCMP_ACT_ALLOW"}};
   if (!args.empty()) r["args"] = std::move(args);
@@ -119,15 +121,15 @@ nlohmann::json DefaultSeccompProfile() {
   json rules = json::array();
   rules.push_back(Rule(AllowedSyscalls()));
   // clone(flags, ...) with no namespace flag: threads and fork, never a new namespace.
-  rules.push_back(Rule({"clone"}, {Arg(0, kNamespaceFlags, "SCMP_CMP_MASKED_EQ", 0)}));
+  rules.push_back(Rule({"clone"}, json::array({Arg(0, kNamespaceFlags, "SCMP_CMP_MASKED_EQ", 0)})));
   // clone3 passes flags in memory, which seccomp cannot inspect: make glibc fall back.
   rules.push_back({{"names", {"clone3"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", ENOSYS}});
   const uint64_t linux = PER_LINUX, linux32 = PER_LINUX32, uname26 = UNAME26;
   for (uint64_t persona :
        {linux, linux32, uname26 | linux, uname26 | linux32, uint64_t{0xffffffff} /* query */}) {
-    rules.push_back(Rule({"personality"}, {Arg(0, persona, "SCMP_CMP_EQ")}));
+    rules.push_back(Rule({"personality"}, json::array({Arg(0, persona, "SCMP_CMP_EQ")})));
   }
-  rules.push_back(Rule({"socket"}, {Arg(0, AF_VSOCK, "SCMP_CMP_NE")}));
+  rules.push_back(Rule({"socket"}, json::array({Arg(0, AF_VSOCK, "SCMP_CMP_NE")})));
   return {{"defaultAction", "SCMP_ACT_ERRNO"},
           {"defaultErrnoRet", EPERM},
           {"architectures", Architectures()},
