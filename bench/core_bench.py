@@ -91,6 +91,14 @@ def start_latency(d, rounds):
     # Bare runc: same config, its own root and cgroup, detached.
     root = os.path.join(d.tmp, "bare-runc")
     cfg["root"]["path"] = os.path.join(saved, "rootfs")
+    # The replica's network namespace and its environment's hosts/resolv.conf went with
+    # `env rm`: bare runc gets a fresh namespace (as berthd's does) and no such mounts.
+    for ns in cfg["linux"]["namespaces"]:
+        ns.pop("path", None)
+    def gone(m):
+        bind = m.get("type") == "bind" or {"bind", "rbind"} & set(m.get("options", []))
+        return bind and not os.path.exists(m.get("source", ""))
+    cfg["mounts"] = [m for m in cfg["mounts"] if not gone(m)]
     bare_ms = []
     for r in range(rounds):
         cid = f"bare{r}"
@@ -98,8 +106,13 @@ def start_latency(d, rounds):
         with open(os.path.join(saved, "config.json"), "w") as f:
             json.dump(cfg, f)
         t0 = time.monotonic()
-        subprocess.run(["runc", "--root", root, "run", "--detach", "--bundle", saved, cid], check=True,
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Not a pipe: the detached container would hold it open and run() would wait forever.
+        with open(os.path.join(d.tmp, "bare-runc.err"), "w+") as err:
+            r = subprocess.run(["runc", "--root", root, "run", "--detach", "--bundle", saved, cid],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+            if r.returncode != 0:
+                err.seek(0)
+                raise RuntimeError(f"bare runc run failed: {err.read().strip()}")
         bare_ms.append((time.monotonic() - t0) * 1000)
         subprocess.run(["runc", "--root", root, "delete", "--force", cid], check=True)
     for base in ("/sys/fs/cgroup",):
