@@ -301,8 +301,14 @@ void Events(const Request& req, RespPtr r, store::Store& store, asio::io_context
   int64_t after = req.query.count("after") ? std::atoll(req.query.at("after").c_str()) : 0;
   int limit = req.query.count("limit") ? std::atoi(req.query.at("limit").c_str()) : 1000;
   if (limit <= 0 || limit > 10000) limit = 1000;
-  auto evs = store.ListEvents(after, limit, env);
+  // Without a cursor: the newest `limit` (a busy autoscaled service writes many).
+  auto evs = after > 0 ? store.ListEvents(after, limit, env) : store.LatestEvents(limit, env);
   if (!evs.ok()) return r->ReplyError(evs.status());
+  if (!env.empty()) {
+    // An environment re-created under an old name does not inherit the old one's events.
+    if (auto rec = store.GetEnv(env); rec.ok())
+      std::erase_if(*evs, [&](const store::Event& e) { return e.time_ms < rec->created_at_ms; });
+  }
   if (!Truthy(req.query, "follow")) {
     json arr = json::array();
     for (const auto& e : *evs) arr.push_back(EventJson(e));
@@ -312,6 +318,10 @@ void Events(const Request& req, RespPtr r, store::Store& store, asio::io_context
   for (const auto& e : *evs) {
     after = e.seq;
     r->Write(EventJson(e).dump() + "\n");
+  }
+  if (after == 0) {  // nothing shown yet: follow from now on, not from the first event
+    auto last = store.LatestEvents(1);
+    if (last.ok() && !last->empty()) after = last->back().seq;
   }
   // New events are polled: they are rare, and this keeps the store the only source.
   struct Poll : std::enable_shared_from_this<Poll> {

@@ -11,7 +11,7 @@
 //   GET    /v1/ps?env=
 //   GET    /v1/logs/{env}/{svc}[/{n}]?follow=1&tail=N&timestamps=1
 //   GET    /v1/stats?env=
-//   GET    /v1/events?env=&after=&limit=&follow=1
+//   GET    /v1/events?env=&after=&limit=&follow=1   (no after: the newest `limit`, 1000)
 //   GET    /v1/autoscale?env=   GET /v1/metrics   (autoscale_handlers.h)
 #pragma once
 

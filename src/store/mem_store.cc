@@ -143,6 +143,16 @@ class MemStore final : public Store {
     return out;
   }
 
+  StatusOr<std::vector<Event>> LatestEvents(int limit, const std::string& env) override {
+    if (limit < 0) return InvalidArgument("store: latest events: negative limit " + std::to_string(limit));
+    std::lock_guard lock(mu_);
+    std::vector<Event> out;
+    for (auto it = events_.rbegin(); it != events_.rend() && static_cast<int>(out.size()) < limit; ++it)
+      if (env.empty() || it->env == env) out.push_back(*it);
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+
   Status Apply(const Batch& batch) override {
     // Nothing below can fail once the batch is valid, so validating first is enough
     // for all-or-nothing.

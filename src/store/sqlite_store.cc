@@ -365,6 +365,22 @@ class SqliteStore final : public Store {
     });
   }
 
+  StatusOr<std::vector<Event>> LatestEvents(int limit, const std::string& env) override {
+    if (limit < 0) return InvalidArgument("store: latest events: negative limit " + std::to_string(limit));
+    return Read("latest events", [&]() -> StatusOr<std::vector<Event>> {
+      static const std::string all = Sql("SELECT ", kEventColumns, " FROM events ORDER BY seq DESC LIMIT ?1");
+      static const std::string one_env =
+          Sql("SELECT ", kEventColumns, " FROM events WHERE env = ?2 ORDER BY seq DESC LIMIT ?1");
+      Borrowed q(Stmt(env.empty() ? all : one_env));
+      q->bind(1, limit);
+      if (!env.empty()) q->bind(2, env);
+      std::vector<Event> out;
+      while (q->executeStep()) out.push_back(ReadEvent(*q));
+      std::reverse(out.begin(), out.end());
+      return out;
+    });
+  }
+
   StatusOr<std::string> QueryPragma(const std::string& name) {
     return Read("pragma " + name,
                 [&]() -> StatusOr<std::string> { return db_.execAndGet("PRAGMA " + name).getString(); });

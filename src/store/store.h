@@ -123,6 +123,8 @@ class Store {
   // Events with seq > after_seq, oldest first, at most `limit`, optionally one env's.
   virtual StatusOr<std::vector<Event>> ListEvents(int64_t after_seq, int limit,
                                                   const std::string& env = "") = 0;
+  // The newest `limit` events (optionally one env's), oldest first.
+  virtual StatusOr<std::vector<Event>> LatestEvents(int limit, const std::string& env = "") = 0;
 
   virtual Status Apply(const Batch& batch) = 0;
 };

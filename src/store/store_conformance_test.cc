@@ -320,6 +320,21 @@ TYPED_TEST(StoreConformanceTest, ListEventsPagesAndFilters) {
   EXPECT_TRUE(s.ListEvents(seqs.back(), 10)->empty());
   EXPECT_TRUE(s.ListEvents(0, 0)->empty());
   EXPECT_EQ(s.ListEvents(0, -1).status().code(), StatusCode::kInvalidArgument);
+
+  // The newest ones, oldest first.
+  auto latest = s.LatestEvents(3);
+  ASSERT_TRUE(latest.ok());
+  std::vector<std::string> l;
+  for (const Event& e : *latest) l.push_back(e.message);
+  EXPECT_EQ(l, (std::vector<std::string>{"7", "8", "9"}));
+  auto even = s.LatestEvents(2, "even");
+  ASSERT_TRUE(even.ok());
+  ASSERT_EQ(even->size(), 2u);
+  EXPECT_EQ((*even)[0].message, "6");
+  EXPECT_EQ((*even)[1].message, "8");
+  EXPECT_EQ(s.LatestEvents(100)->size(), 10u);
+  EXPECT_TRUE(s.LatestEvents(10, "none")->empty());
+  EXPECT_EQ(s.LatestEvents(-1).status().code(), StatusCode::kInvalidArgument);
 }
 
 TYPED_TEST(StoreConformanceTest, EventRetentionKeepsTheNewest) {

@@ -2,6 +2,7 @@
 naming file:line:col, -o json, and behaviour without a daemon. Most need no root: a
 berthd with --runtime process runs unprivileged."""
 import json
+import time
 import os
 import subprocess
 import sys
@@ -127,6 +128,21 @@ class DaemonCliTest(unittest.TestCase):
         self.assertIn("environment slow not ready after 1s", r.stderr)
         self.assertIsNone(self.d.proc.poll(), "berthd died")
         self.d.berth("env", "rm", "slow")
+
+    def test_recreated_environment_starts_with_its_own_events(self):
+        path = write_spec(self.d.tmp, "name: again\nservices:\n  s: {image: host, command: [sleep, infinity]}\n",
+                          "again.yaml")
+        self.d.berth("env", "create", "-f", path, "--wait")
+        self.d.berth("env", "rm", "again")
+        time.sleep(0.01)
+        self.d.berth("env", "create", "-f", path, "--wait")
+        kinds = [e["kind"] for e in self.d.json("events", "--env", "again")]
+        self.assertEqual(kinds.count("create"), 1, kinds)
+        self.assertNotIn("removed", kinds)
+        # Without --after the newest events come back (here: all of them, oldest first).
+        seqs = [e["seq"] for e in self.d.json("events")]
+        self.assertEqual(seqs, sorted(seqs))
+        self.d.berth("env", "rm", "again")
 
     def test_bad_spec_changes_nothing(self):
         path = write_spec(self.d.tmp, "name: broken\nservices:\n  s: {image: host, command: [x], restart: sometimes}\n",
