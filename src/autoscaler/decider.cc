@@ -67,12 +67,10 @@ Decision Decider::Decide(TimePoint now, int ready, int current) {
   Millis panic_window(static_cast<int64_t>(c_.stable_window.count() * c_.panic_window_fraction));
   d.stable_demand = Average(now, c_.stable_window, &any_stable);
   d.panic_demand = Average(now, std::max(panic_window, Millis(1)), &any_panic);
-  // A panic window shorter than the report interval (stable window under 10 s) may hold
-  // no sample at all: the latest one is the best estimate of right now.
-  if (!any_panic && !samples_.empty()) d.panic_demand = samples_.back().demand;
-  // A step up shows in the latest sample a whole panic window before the window's
-  // average catches up: count it at once (scale-up only — panic never scales down, and
-  // the stable window still decides when to come back).
+  // The latest sample counts at once: a step up shows in it a whole panic window before
+  // the window's average catches up, and a panic window shorter than the report interval
+  // (stable window under 10 s) may hold no sample at all. Scale-up only: panic never
+  // scales down, and the stable window still decides when to come back.
   if (!samples_.empty()) d.panic_demand = std::max(d.panic_demand, samples_.back().demand);
   if (!any_stable) {  // no data yet: keep what we have
     d.desired = clamp(std::max(current, c_.min));

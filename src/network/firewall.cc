@@ -14,6 +14,14 @@ struct Jump {
 };
 }  // namespace
 
+// Where the built-in chains jump to the instance's own.
+static std::vector<Jump> Jumps(const Firewall& fw) {
+  return {{"filter", "INPUT", fw.Chain("INPUT")},
+          {"filter", "FORWARD", fw.Chain("FORWARD")},
+          {"nat", "PREROUTING", fw.Chain("PREROUTING")},
+          {"nat", "POSTROUTING", fw.Chain("POSTROUTING")}};
+}
+
 std::string Firewall::Generate(const std::map<std::string, FirewallEnv>& envs) const {
   std::string in = Chain("INPUT"), fwd = Chain("FORWARD"), pre = Chain("PREROUTING"), post = Chain("POSTROUTING");
   std::string port = std::to_string(port_);
@@ -48,9 +56,7 @@ std::string Firewall::Generate(const std::map<std::string, FirewallEnv>& envs) c
 Status Firewall::EnsureJumps() {
   if (jumps_ok_) return OkStatus();
   // The chains exist (Restore declared them) before a rule can jump to them.
-  for (const Jump& j : {Jump{"filter", "INPUT", Chain("INPUT")}, Jump{"filter", "FORWARD", Chain("FORWARD")},
-                        Jump{"nat", "PREROUTING", Chain("PREROUTING")},
-                        Jump{"nat", "POSTROUTING", Chain("POSTROUTING")}}) {
+  for (const Jump& j : Jumps(*this)) {
     auto c = Run({"iptables", "-w", "10", "-t", j.table, "-C", j.from, "-j", j.to});
     if (!c.ok()) return c.status().WithContext("iptables");
     if (c->ok()) continue;
@@ -64,9 +70,7 @@ Status Firewall::EnsureJumps() {
 
 Status Firewall::RemoveAll() {
   jumps_ok_ = false;
-  const Jump jumps[] = {Jump{"filter", "INPUT", Chain("INPUT")}, Jump{"filter", "FORWARD", Chain("FORWARD")},
-                        Jump{"nat", "PREROUTING", Chain("PREROUTING")},
-                        Jump{"nat", "POSTROUTING", Chain("POSTROUTING")}};
+  const std::vector<Jump> jumps = Jumps(*this);
   for (const Jump& j : jumps) {
     // -D removes one copy; a crash between -C and -I cannot have made more than one, but
     // be thorough and bounded.

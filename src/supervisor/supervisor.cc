@@ -123,10 +123,14 @@ std::map<std::string, int> Supervisor::DesiredReplicas(const Env& env) const {
   return out;
 }
 
+namespace {
+bool Autoscaled(const spec::Service& s) { return s.scale.max > s.scale.min; }
+}  // namespace
+
 std::map<std::string, int> Supervisor::ReservedReplicas(const Env& env) const {
   std::map<std::string, int> out;
   for (const auto& [name, s] : env.project.services) {
-    bool autoscaled = s.scale.max > s.scale.min && !env.scale.count(name);
+    bool autoscaled = Autoscaled(s) && !env.scale.count(name);
     out[name] = autoscaled ? s.scale.min : DesiredReplicas(env, s);
   }
   return out;
@@ -158,7 +162,6 @@ int Supervisor::DesiredReplicas(const Env& env, const spec::Service& s) const {
 }
 
 namespace {
-bool Autoscaled(const spec::Service& s) { return s.scale.max > s.scale.min; }
 bool ReadyRec(const store::ReplicaRecord& r) {
   return r.state == "running" && (r.health == "healthy" || r.health == "none");
 }
@@ -219,7 +222,7 @@ Status Supervisor::ApplyEnv(const spec::Project& project, store::EnvRecord meta,
   std::map<std::string, int> replicas;
   if (exists) replicas = ReservedReplicas(it->second);
   for (const auto& [sname, s] : project.services) {
-    if (s.scale.max > s.scale.min && !(exists && it->second.scale.count(sname))) replicas[sname] = s.scale.min;
+    if (Autoscaled(s) && !(exists && it->second.scale.count(sname))) replicas[sname] = s.scale.min;
     else if (!replicas.count(sname)) replicas[sname] = s.replicas;
   }
   BERTH_RETURN_IF_ERROR(CheckQuota(project, replicas));
@@ -477,7 +480,7 @@ void Supervisor::ReconcileNow() {
     if (env.deleting) continue;
     for (const auto& [sname, s] : env.project.services)
       desired.push_back({name, sname, DesiredReplicas(env, s), env.hashes.at(sname), s.depends_on,
-                         o_.prewarm && s.scale.max > s.scale.min && DesiredReplicas(env, s) < s.scale.max});
+                         o_.prewarm && Autoscaled(s) && DesiredReplicas(env, s) < s.scale.max});
   }
   std::vector<ObservedReplica> observed;
   for (const auto& [id, r] : replicas_) observed.push_back({r->rec, r->busy || r->stopping, r->stopping});
