@@ -11,16 +11,13 @@ handler, like a database call), so the numbers measure the platform, not the CPU
 Usage: bench/scale_bench.py [--clients 50] [--seconds 30] [--work-ms 100] [--json]
 """
 import argparse
-import http.client
 import json
 import os
-import statistics
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
-from harness import EXAMPLES, Daemon, require_root, wait_for, write_spec  # noqa: E402
+from harness import EXAMPLES, Daemon, Load, require_root, wait_for, write_spec  # noqa: E402
 
 SPEC = """name: step
 services:
@@ -36,29 +33,6 @@ services:
       concurrency: {{limit: 5, queue: 100, queue_timeout: 30s}}
       scale: {{min: 1, max: 10}}
 """
-
-
-def client(port, host, stop, out, lock):
-    conn = None
-    while not stop.is_set():
-        t0 = time.monotonic()
-        try:
-            if conn is None:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            conn.request("GET", "/", headers={"Host": host})
-            r = conn.getresponse()
-            r.read()
-            res = (t0, r.status, time.monotonic() - t0)
-            if r.status != 200:
-                conn.close()
-                conn = None
-        except (OSError, http.client.HTTPException):
-            res = (t0, "error", time.monotonic() - t0)
-            conn = None
-        with lock:
-            out.append(res)
-        if res[1] == 429:
-            time.sleep(0.1)  # a client told to retry later does so
 
 
 def pct(v, p):
@@ -85,16 +59,11 @@ def main():
                        and r["health"] in ("none", "healthy"))
 
         wait_for(lambda: ready() == 1, timeout=30, what="one replica ready")
-        stop, lock, out = threading.Event(), threading.Lock(), []
-        threads = [threading.Thread(target=client, args=(d.proxy_port, host, stop, out, lock), daemon=True)]
-        threads[0].start()
+        load = Load(d.proxy_port, host, 1, pause_after_429=0.1).start()  # a client told to retry later does so
         time.sleep(5)  # the 1-client baseline
         need = (a.clients + 4) // 5
         step_at = time.monotonic()
-        for _ in range(a.clients - 1):
-            t = threading.Thread(target=client, args=(d.proxy_port, host, stop, out, lock), daemon=True)
-            t.start()
-            threads.append(t)
+        load.add(a.clients - 1)
         reached, timeline, last = None, [], -1
         while time.monotonic() - step_at < a.seconds:
             n = ready()
@@ -104,14 +73,13 @@ def main():
             if reached is None and n >= need:
                 reached = time.monotonic() - step_at
             time.sleep(0.1)
-        stop.set()
-        for t in threads:
-            t.join(70)
-        step = [r for r in out if r[0] >= step_at]
-        lat = [r[2] * 1000 for r in step if r[1] == 200]
+        out = load.stop(timeout=70)
+        step = [r for r in out if r[3] >= step_at]
+        lat = [r[2] * 1000 for r in step if r[0] == 200]
         codes = {}
         for r in step:
-            codes[str(r[1])] = codes.get(str(r[1]), 0) + 1
+            k = str(r[0]) if isinstance(r[0], int) else "error"
+            codes[k] = codes.get(k, 0) + 1
         n5xx = sum(v for k, v in codes.items() if k.startswith("5") or k == "error")
         summary = {
             "clients": a.clients, "limit": 5, "max": 10, "work_ms": a.work_ms,

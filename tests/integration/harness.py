@@ -8,6 +8,7 @@ that nothing is left: no runc containers, no cgroups, no bundles, no processes.
 Tests that need root (runc) call require_root(); ctest treats exit code 77 as skipped.
 """
 import atexit
+import http.client
 import json
 import os
 import random
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -77,6 +79,68 @@ def http_get(port, path="/", host="127.0.0.1", timeout=5.0):
         return status, body.decode(errors="replace")
     except (OSError, ValueError, IndexError) as e:
         return None, str(e)
+
+
+class Load:
+    """`clients` threads sending GETs to 127.0.0.1:PORT with Host HOST (the proxy) on
+    keep-alive connections until stopped (or `per_client` requests each); every result is
+    recorded as (status or error string, body, seconds, monotonic start time). A client
+    told 429 waits `pause_after_429` seconds before its next request."""
+
+    def __init__(self, port, host, clients, path="/", per_client=None, pause_after_429=0.0):
+        self.port, self.host, self.path, self.per_client = port, host, path, per_client
+        self.pause_after_429 = pause_after_429
+        self.stop_flag = threading.Event()
+        self.lock = threading.Lock()
+        self.results = []
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(clients)]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def add(self, clients):
+        """Starts `clients` more (a step in the load)."""
+        more = [threading.Thread(target=self._run, daemon=True) for _ in range(clients)]
+        self.threads += more
+        for t in more:
+            t.start()
+
+    def _run(self):
+        conn, n = None, 0
+        while not self.stop_flag.is_set() and (self.per_client is None or n < self.per_client):
+            n += 1
+            t0 = time.monotonic()
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=90)
+                conn.request("GET", self.path, headers={"Host": self.host})
+                r = conn.getresponse()
+                body = r.read().decode(errors="replace")
+                res = (r.status, body, time.monotonic() - t0, t0)
+                if r.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = None
+            except (OSError, http.client.HTTPException) as e:
+                res = (f"{type(e).__name__}: {e}", "", time.monotonic() - t0, t0)
+                conn = None
+            with self.lock:
+                self.results.append(res)
+            if res[0] == 429 and self.pause_after_429:
+                time.sleep(self.pause_after_429)
+        if conn:
+            conn.close()
+
+    def stop(self, timeout=120):
+        self.stop_flag.set()
+        for t in self.threads:
+            t.join(timeout)
+        return self.results
+
+    def statuses(self):
+        with self.lock:
+            return [r[0] for r in self.results]
 
 
 class Daemon:

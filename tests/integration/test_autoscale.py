@@ -2,17 +2,15 @@
 real runc containers: idle services run nothing, a burst at zero is buffered and served
 (Knative's TestActivatorOverload), a step load scales out and back to min, and a rolling
 update under constant load fails no request. Skipped (with the reason) when not root."""
-import http.client
 import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import EXAMPLES, Daemon, require_root, wait_for, write_spec  # noqa: E402
+from harness import EXAMPLES, Daemon, Load, require_root, wait_for, write_spec  # noqa: E402
 
 APP = os.path.join(EXAMPLES, "lambda-style", "app")
 
@@ -36,56 +34,6 @@ services:
 
 def spec(env, limit=1, queue=200, min=0, max=10, idle="2s", work_ms=0):
     return SPEC.format(env=env, app=APP, limit=limit, queue=queue, min=min, max=max, idle=idle, work_ms=work_ms)
-
-
-class Load:
-    """`clients` threads sending GETs through the proxy on keep-alive connections until
-    stopped (or `per_client` requests each); every status (or exception) is recorded."""
-
-    def __init__(self, port, host, clients, path="/", per_client=None):
-        self.port, self.host, self.path, self.per_client = port, host, path, per_client
-        self.stop_flag = threading.Event()
-        self.lock = threading.Lock()
-        self.results = []  # (status or error string, body, seconds)
-        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(clients)]
-
-    def start(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def _run(self):
-        conn, n = None, 0
-        while not self.stop_flag.is_set() and (self.per_client is None or n < self.per_client):
-            n += 1
-            t0 = time.monotonic()
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=90)
-                conn.request("GET", self.path, headers={"Host": self.host})
-                r = conn.getresponse()
-                body = r.read().decode(errors="replace")
-                res = (r.status, body, time.monotonic() - t0)
-                if r.getheader("Connection", "").lower() == "close":
-                    conn.close()
-                    conn = None
-            except (OSError, http.client.HTTPException) as e:
-                res = (f"{type(e).__name__}: {e}", "", time.monotonic() - t0)
-                conn = None
-            with self.lock:
-                self.results.append(res)
-        if conn:
-            conn.close()
-
-    def stop(self, timeout=120):
-        self.stop_flag.set()
-        for t in self.threads:
-            t.join(timeout)
-        return self.results
-
-    def statuses(self):
-        with self.lock:
-            return [r[0] for r in self.results]
 
 
 class AutoscaleTest(unittest.TestCase):
