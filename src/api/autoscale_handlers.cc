@@ -1,39 +1,10 @@
 #include "api/autoscale_handlers.h"
 
-#include <cstdio>
+#include "base/prometheus.h"
 
 namespace berth::api {
 
 using nlohmann::json;
-
-namespace {
-
-std::string Escape(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
-std::string Labels(const autoscaler::ServiceView& v) {
-  size_t slash = v.key.find('/');
-  std::string env = v.key.substr(0, slash), svc = slash == std::string::npos ? "" : v.key.substr(slash + 1);
-  return "{env=\"" + Escape(env) + "\",service=\"" + Escape(svc) + "\"}";
-}
-
-std::string Num(double d) {
-  char b[32];
-  snprintf(b, sizeof b, "%.6g", d);
-  return b;
-}
-
-}  // namespace
 
 std::string AutoscaleMetrics(const std::vector<autoscaler::ServiceView>& views) {
   struct Family {
@@ -55,12 +26,17 @@ std::string AutoscaleMetrics(const std::vector<autoscaler::ServiceView>& views) 
       {"berth_autoscaler_target_concurrency", "Concurrency one replica should carry (limit x utilization).",
        [](const autoscaler::ServiceView& v) { return v.target; }},
   };
-  std::string out;
+  MetricsWriter m;
   for (const Family& f : kFamilies) {
-    out += std::string("# HELP ") + f.name + " " + f.help + "\n# TYPE " + f.name + " gauge\n";
-    for (const auto& v : views) out += f.name + Labels(v) + " " + Num(f.value(v)) + "\n";
+    m.Family(f.name, "gauge", f.help);
+    for (const auto& v : views) {
+      size_t slash = v.key.find('/');
+      std::string_view key = v.key;
+      std::string_view env = key.substr(0, slash), svc = slash == std::string::npos ? "" : key.substr(slash + 1);
+      m.Sample(f.name, {{"env", env}, {"service", svc}}, f.value(v));
+    }
   }
-  return out;
+  return m.text();
 }
 
 void AddAutoscaleRoutes(Router& router, AutoscaleViews views) {

@@ -12,12 +12,12 @@ TEST(AutoscaleMetrics, OneGaugePerFamilyAndService) {
   };
   std::string m = AutoscaleMetrics(v);
   EXPECT_NE(m.find("# TYPE berth_autoscaler_desired_replicas gauge\n"), std::string::npos);
-  EXPECT_NE(m.find("berth_autoscaler_desired_replicas{env=\"shop\",service=\"api\"} 3\n"), std::string::npos);
-  EXPECT_NE(m.find("berth_autoscaler_ready_replicas{env=\"shop\",service=\"api\"} 2\n"), std::string::npos);
-  EXPECT_NE(m.find("berth_autoscaler_panic{env=\"shop\",service=\"api\"} 1\n"), std::string::npos);
-  EXPECT_NE(m.find("berth_autoscaler_panic{env=\"lab\",service=\"fn\"} 0\n"), std::string::npos);
-  EXPECT_NE(m.find("berth_autoscaler_panic_concurrency{env=\"shop\",service=\"api\"} 9.25\n"), std::string::npos);
-  EXPECT_NE(m.find("berth_autoscaler_target_concurrency{env=\"lab\",service=\"fn\"} 0.7\n"), std::string::npos);
+  EXPECT_NE(m.find("berth_autoscaler_desired_replicas{env=\"shop\",service=\"api\"} 3.000000\n"), std::string::npos);
+  EXPECT_NE(m.find("berth_autoscaler_ready_replicas{env=\"shop\",service=\"api\"} 2.000000\n"), std::string::npos);
+  EXPECT_NE(m.find("berth_autoscaler_panic{env=\"shop\",service=\"api\"} 1.000000\n"), std::string::npos);
+  EXPECT_NE(m.find("berth_autoscaler_panic{env=\"lab\",service=\"fn\"} 0.000000\n"), std::string::npos);
+  EXPECT_NE(m.find("berth_autoscaler_panic_concurrency{env=\"shop\",service=\"api\"} 9.250000\n"), std::string::npos);
+  EXPECT_NE(m.find("berth_autoscaler_target_concurrency{env=\"lab\",service=\"fn\"} 0.700000\n"), std::string::npos);
   EXPECT_EQ(m.find("HELP berth_autoscaler_ready_replicas"), m.rfind("HELP berth_autoscaler_ready_replicas"));
 }
 

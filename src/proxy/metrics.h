@@ -17,7 +17,7 @@
 //   berth_proxy_client_aborts_total, berth_proxy_route_table_version,
 //   berth_proxy_route_updates_total, berth_proxy_workers
 //
-// Thread-safety: MetricsWriter is a plain value; RenderMetrics reads counters that the
+// MetricsWriter (base/prometheus.h) writes the text. Thread-safety: RenderMetrics reads counters that the
 // workers write (relaxed atomics) and is called on the control thread.
 #pragma once
 
@@ -27,26 +27,14 @@
 #include <string_view>
 #include <utility>
 
+#include "base/prometheus.h"
+
 namespace berth::proxy {
 
 class RouteTable;
 class WorkerGroup;
 
-class MetricsWriter {
- public:
-  using Labels = std::initializer_list<std::pair<std::string_view, std::string_view>>;
-  // Starts a family: "# HELP name help" and "# TYPE name type".
-  void Family(std::string_view name, std::string_view type, std::string_view help);
-  void Sample(std::string_view name, Labels labels, double value);
-  void Sample(std::string_view name, Labels labels, uint64_t value);
-  const std::string& text() const { return out_; }
-
-  static std::string EscapeLabelValue(std::string_view v);
-
- private:
-  void Head(std::string_view name, Labels labels);
-  std::string out_;
-};
+using berth::MetricsWriter;
 
 struct ProxyInfo {
   uint64_t version = 0;
