@@ -87,7 +87,7 @@ void ClientConnection::Open(int fd, const sockaddr_in& peer) {
   client_ip_len_ = static_cast<uint8_t>(FormatIpv4(peer, client_ip_));
   req_parser_.Reset();
   ResetRequest();
-  if (!w_->loop().Add(fd, this).ok()) {
+  if (!w_->loop().AddStream(fd, this, /*connecting=*/false).ok()) {
     Close(true);
     return;
   }
@@ -200,7 +200,7 @@ bool ClientConnection::ReadClient() {
     return false;
   }
   size_t space = in_.free_size();
-  ssize_t n = ::recv(fd_, in_.free_space(), space, 0);
+  ssize_t n = w_->loop().Recv(fd_, in_.free_space(), space);
   if (n > 0) {
     in_.Commit(static_cast<size_t>(n));
     // A short read drained the socket: a later arrival raises a new edge.
@@ -385,7 +385,7 @@ void ClientConnection::SendLocal(int status, bool close) {
 
 void ClientConnection::FlushLocal() {
   int err = 0;
-  OutQueue::Result r = to_client_.Flush(fd_, &err);
+  OutQueue::Result r = to_client_.Flush(fd_, &err, &w_->loop());
   if (r == OutQueue::Result::kAgain) return;
   if (r == OutQueue::Result::kError) {
     Close(true);
@@ -432,7 +432,7 @@ void ClientConnection::CloseAfterResponse() {
     Close(false);
     return;
   }
-  ::shutdown(fd_, SHUT_WR);
+  w_->loop().Shutdown(fd_);
   ResetRequest();
   state_ = State::kLingering;
   in_.Release(w_->buffers());
@@ -444,7 +444,7 @@ void ClientConnection::CloseAfterResponse() {
 void ClientConnection::DrainLinger() {
   char sink[4096];
   for (;;) {
-    ssize_t n = ::read(fd_, sink, sizeof(sink));
+    ssize_t n = w_->loop().Recv(fd_, sink, sizeof(sink));
     if (n > 0) continue;
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
@@ -467,8 +467,7 @@ void ClientConnection::Close(bool abort) {
     req_parser_.set_head(nullptr);
   }
   TimerList::Cancel(&timer_);
-  if (abort) SetLingerZero(fd_);
-  ::close(fd_);
+  w_->loop().CloseStream(fd_, abort);
   fd_ = -1;
   state_ = State::kClosed;
   ++seq_;

@@ -11,10 +11,18 @@
 // (header timeout, idle timeout, upstream timeout, each service's queue timeout, ...).
 // Time is CLOCK_MONOTONIC, read once per loop iteration.
 //
+// Two back ends (IoBackend): epoll, and io_uring (uring_io.h), which batches every
+// socket operation of an iteration into one system call. Connections of the data path
+// register with AddStream and do their I/O through Recv/Send/Shutdown/CloseStream, which
+// behave like recv(2)/sendmsg(2)/shutdown(2)/close(2) on both back ends; other
+// descriptors (listeners, eventfds) register with Add and do their own I/O.
+//
 // Thread-safety: none; everything here runs on the loop's thread.
 #pragma once
 
 #include <sys/epoll.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #include <cstdint>
 #include <memory>
@@ -76,18 +84,40 @@ class TimerList {
   TimerNode* tail_ = nullptr;
 };
 
+class UringIo;
+
+enum class IoBackend { kEpoll, kUring };
+
 class EventLoop {
  public:
   static constexpr uint32_t kDefaultEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
-  static StatusOr<std::unique_ptr<EventLoop>> Create();
+  // kUring fails where io_uring is unavailable (old kernel, io_uring_disabled, seccomp):
+  // the caller falls back to kEpoll.
+  static StatusOr<std::unique_ptr<EventLoop>> Create(IoBackend backend = IoBackend::kEpoll);
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
+  IoBackend backend() const { return uring_ ? IoBackend::kUring : IoBackend::kEpoll; }
+
+  // Readiness events for `fd`; the handler does its own I/O. Remove() before close().
   Status Add(int fd, IoHandler* h, uint32_t events = kDefaultEvents);
-  // Not needed before close(): closing the last descriptor removes it from epoll.
   void Remove(int fd);
+
+  // A connected (or, with `connecting`, connecting: EPOLLOUT when done) TCP socket whose
+  // I/O goes through the calls below. Events: EPOLLIN when data or EOF arrived,
+  // EPOLLOUT when a Send that said EAGAIN may go on, EPOLLERR|EPOLLHUP on errors.
+  Status AddStream(int fd, IoHandler* h, bool connecting);
+  ssize_t Recv(int fd, char* buf, size_t len);
+  ssize_t Send(int fd, const iovec* iov, int n);
+  // Half-close (FIN) after everything sent so far.
+  void Shutdown(int fd);
+  // Closes a stream socket (added or not); `abort` sends a RST instead of a FIN and
+  // drops unsent bytes.
+  void CloseStream(int fd, bool abort);
+  // send(2)/sendmsg(2) (write(2)/writev(2) on a pipe), whatever the back end.
+  static ssize_t SendDirect(int fd, const iovec* iov, int n);
 
   // The list for timers of this duration (created on first use, lives as long as the loop).
   TimerList* Timers(int64_t duration_ms);
@@ -112,6 +142,7 @@ class EventLoop {
   explicit EventLoop(int epfd);
   int Wait(int timeout);
   int epfd_;
+  std::unique_ptr<UringIo> uring_;
   int64_t now_ns_ = 0;
   bool pending_work_ = false;
   int64_t busy_poll_ns_ = 0;

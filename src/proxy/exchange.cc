@@ -94,7 +94,7 @@ bool ClientConnection::PumpRequest() {
     if (up_->connecting) return true;  // flushed on EPOLLOUT
     if (!to_up_.drained()) {
       int err = 0;
-      OutQueue::Result r = to_up_.Flush(up_->fd(), &err);
+      OutQueue::Result r = to_up_.Flush(up_->fd(), &err, &w_->loop());
       if (r == OutQueue::Result::kAgain) return true;
       if (r == OutQueue::Result::kError) {
         UpstreamFailed(UpstreamError::kReset, true);
@@ -107,7 +107,7 @@ bool ClientConnection::PumpRequest() {
     in_.Ensure(w_->buffers());
     in_.Reset();
     size_t space = in_.free_size();
-    ssize_t n = ::recv(fd_, in_.free_space(), space, 0);
+    ssize_t n = w_->loop().Recv(fd_, in_.free_space(), space);
     if (n > 0) {
       in_.Commit(static_cast<size_t>(n));
       if (static_cast<size_t>(n) < space && !rdhup_) readable_ = false;
@@ -164,7 +164,7 @@ bool ClientConnection::PumpResponse() {
     }
     if (!to_client_.drained()) {
       int err = 0;
-      OutQueue::Result r = to_client_.Flush(fd_, &err);
+      OutQueue::Result r = to_client_.Flush(fd_, &err, &w_->loop());
       if (r == OutQueue::Result::kAgain) return true;
       if (r == OutQueue::Result::kError) {
         w_->mutable_stats().client_aborts.Add();
@@ -199,7 +199,7 @@ bool ClientConnection::ReadUpstream() {
     return false;
   }
   size_t space = in.free_size();
-  ssize_t n = ::recv(up_->fd(), in.free_space(), space, 0);
+  ssize_t n = w_->loop().Recv(up_->fd(), in.free_space(), space);
   if (n > 0) {
     in.Commit(static_cast<size_t>(n));
     resp_bytes_ = true;

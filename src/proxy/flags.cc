@@ -69,6 +69,10 @@ Status Apply(ProxyConfig* c, std::string_view flag, std::string_view v) {
   } else if (flag == "--busy-poll-us") {
     BERTH_RETURN_IF_ERROR(ParseUint(flag, v, 10'000, &n));
     c->busy_poll_us = static_cast<int64_t>(n);
+  } else if (flag == "--io") {
+    if (v != "auto" && v != "uring" && v != "epoll")
+      return InvalidArgument("--io: want auto, uring or epoll");
+    c->io = v;
   } else if (flag == "--workers") {
     BERTH_RETURN_IF_ERROR(ParseUint(flag, v, 256, &n));
     c->workers = static_cast<uint32_t>(n);
@@ -130,8 +134,11 @@ least-outstanding-requests balancing.
                            upstream's keep-alive timeout (default 1.5s)
   --tunnel-idle D          WebSocket/upgraded connection idle time (default 1h)
   --drain-timeout D        on SIGTERM, time to finish requests in flight (default 15s)
-  --busy-poll-us N         poll up to N microseconds before sleeping while traffic is
-                           dense (adaptive; saves a wake-up per batch); 0 = off (default 50)
+  --io auto|uring|epoll    workers' I/O: io_uring (one system call per batch of socket
+                           operations) or epoll; auto takes io_uring where the kernel
+                           allows it, else epoll (default auto)
+  --busy-poll-us N         epoll: poll up to N microseconds before sleeping while traffic
+                           is dense (adaptive; saves a wake-up per batch); 0 = off (default 50)
   --help                   this text
 
 Durations: 500ms, 10s, 1m (a bare number is seconds). Exit status 2 on usage errors.

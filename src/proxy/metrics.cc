@@ -143,6 +143,11 @@ void RenderProcess(MetricsWriter& m, const WorkerGroup& g, const ProxyInfo& info
   m.Sample("berth_proxy_route_updates_total", {}, info.route_updates);
   m.Family("berth_proxy_workers", "gauge", "Worker threads.");
   m.Sample("berth_proxy_workers", {}, uint64_t{nw});
+  uint64_t uring = 0;
+  for (uint32_t w = 0; w < nw; ++w) uring += g.at(w)->uses_uring() ? 1 : 0;
+  m.Family("berth_proxy_io_workers", "gauge", "Worker threads by I/O back end (--io).");
+  m.Sample("berth_proxy_io_workers", {{"backend", "io_uring"}}, uring);
+  m.Sample("berth_proxy_io_workers", {{"backend", "epoll"}}, uint64_t{nw} - uring);
 }
 
 }  // namespace

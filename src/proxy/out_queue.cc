@@ -1,34 +1,16 @@
 #include "proxy/out_queue.h"
 
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+
+#include "proxy/event_loop.h"
 
 namespace berth::proxy {
 
 namespace {
 
 constexpr int kMaxIov = 64;
-
-// send()/sendmsg() rather than write()/writev(): sockets skip the VFS layer (file
-// position lock, fsnotify), a few percent of the proxy's CPU. Pipes (tests) fall back.
-ssize_t Write(int fd, iovec* iov, int n) {
-  ssize_t w;
-  if (n == 1) {
-    w = ::send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
-  } else {
-    msghdr m{};
-    m.msg_iov = iov;
-    m.msg_iovlen = static_cast<size_t>(n);
-    w = ::sendmsg(fd, &m, MSG_NOSIGNAL);
-  }
-  if (w < 0 && errno == ENOTSOCK)
-    w = n == 1 ? ::write(fd, iov[0].iov_base, iov[0].iov_len) : ::writev(fd, iov, n);
-  return w;
-}
 
 }  // namespace
 
@@ -134,11 +116,11 @@ void OutQueue::Advance(size_t written) {
   }
 }
 
-OutQueue::Result OutQueue::Flush(int fd, int* err) {
+OutQueue::Result OutQueue::Flush(int fd, int* err, EventLoop* loop) {
   while (!drained()) {
     iovec iov[kMaxIov];
     int n = BuildIov(iov, kMaxIov);
-    ssize_t w = Write(fd, iov, n);
+    ssize_t w = loop != nullptr ? loop->Send(fd, iov, n) : EventLoop::SendDirect(fd, iov, n);
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return Result::kAgain;

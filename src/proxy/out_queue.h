@@ -25,6 +25,8 @@
 
 namespace berth::proxy {
 
+class EventLoop;
+
 class OutQueue {
  public:
   enum class Result { kDone, kAgain, kError };
@@ -44,9 +46,10 @@ class OutQueue {
   // Appends a reference; [p, p+n) must stay valid and unchanged until drained.
   void AppendRef(const char* p, size_t n);
 
-  // Writes pending segments. kDone: all written; kAgain: the socket is full (wait for
-  // EPOLLOUT); kError: *err holds errno (EPIPE, ECONNRESET, ...).
-  Result Flush(int fd, int* err);
+  // Writes pending segments (through `loop`'s back end when given). kDone: all
+  // written; kAgain: the socket is full (wait for EPOLLOUT); kError: *err holds errno
+  // (EPIPE, ECONNRESET, ...).
+  Result Flush(int fd, int* err, EventLoop* loop = nullptr);
 
   bool drained() const { return next_ == segs_.size(); }
   bool empty() const { return segs_.empty(); }

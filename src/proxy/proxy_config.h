@@ -35,6 +35,7 @@ struct ProxyConfig {
   int64_t linger_ms = 2'000;                  // discard client input after a closing response
   uint32_t pool_max_idle = 1024;              // idle upstream connections per replica and worker
   int64_t busy_poll_us = 50;                  // adaptive busy polling before blocking; 0 = off
+  std::string io = "auto";                    // worker I/O back end: auto (io_uring, else epoll), uring, epoll
 
   // Not flags: the signalfd for SIGTERM/SIGINT/SIGHUP (off for in-process tests).
   bool handle_signals = true;

@@ -30,11 +30,11 @@ struct Direction {
 };
 
 // Moves bytes from d.src to d.dst until one of them would block.
-Pipe Move(const Direction& d, BufferPool& pool, bool* progress) {
+Pipe Move(const Direction& d, BufferPool& pool, EventLoop& loop, bool* progress) {
   for (;;) {
     if (!d.out->drained()) {
       int err = 0;
-      OutQueue::Result r = d.out->Flush(d.dst, &err);
+      OutQueue::Result r = d.out->Flush(d.dst, &err, &loop);
       if (r == OutQueue::Result::kAgain) return Pipe::kBlocked;
       if (r == OutQueue::Result::kError) return Pipe::kError;
       *progress = true;
@@ -47,7 +47,7 @@ Pipe Move(const Direction& d, BufferPool& pool, bool* progress) {
     }
     if (*d.eof) {
       if (!*d.shut) {
-        ::shutdown(d.dst, SHUT_WR);
+        loop.Shutdown(d.dst);
         *d.shut = true;
       }
       d.buf->Release(pool);
@@ -60,7 +60,7 @@ Pipe Move(const Direction& d, BufferPool& pool, bool* progress) {
     d.buf->Ensure(pool);
     d.buf->Reset();
     size_t space = d.buf->free_size();
-    ssize_t n = ::recv(d.src, d.buf->free_space(), space, 0);
+    ssize_t n = loop.Recv(d.src, d.buf->free_space(), space);
     if (n > 0) {
       d.buf->Commit(static_cast<size_t>(n));
       if (static_cast<size_t>(n) < space && !d.rdhup) *d.readable = false;
@@ -91,8 +91,8 @@ void ClientConnection::PumpTunnel() {
   bool progress = false;
   Direction up{fd_, up_->fd(), &in_, &readable_, rdhup_, &c2u_eof_, &c2u_shut_, &to_up_};
   Direction down{up_->fd(), fd_, &up_->in, &up_->readable, up_->rdhup, &u2c_eof_, &u2c_shut_, &to_client_};
-  Pipe a = Move(up, w_->buffers(), &progress);
-  Pipe b = a == Pipe::kError ? Pipe::kError : Move(down, w_->buffers(), &progress);
+  Pipe a = Move(up, w_->buffers(), w_->loop(), &progress);
+  Pipe b = a == Pipe::kError ? Pipe::kError : Move(down, w_->buffers(), w_->loop(), &progress);
   if (a == Pipe::kError || b == Pipe::kError) {
     AbortExchange();
     return;

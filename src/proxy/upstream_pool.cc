@@ -94,7 +94,7 @@ UpstreamConnection* UpstreamPool::Connect(ReplicaState* r, int* err) {
   c->readable = false;
   c->rdhup = false;
   c->parser.Reset();
-  if (!loop_->Add(*fd, c).ok()) {
+  if (!loop_->AddStream(*fd, c, in_progress).ok()) {
     *err = errno;
     Close(c, true);
     return nullptr;
@@ -126,8 +126,7 @@ void UpstreamPool::Close(UpstreamConnection* c, bool abort) {
   if (c->fd_ < 0) return;
   if (c->idle_) Unidle(c);
   TimerList::Cancel(&c->timer);
-  if (abort) SetLingerZero(c->fd_);
-  ::close(c->fd_);
+  loop_->CloseStream(c->fd_, abort);
   c->fd_ = -1;
   --live_;
   c->in.Release(*buffers_);

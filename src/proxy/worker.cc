@@ -11,6 +11,22 @@
 
 namespace berth::proxy {
 
+namespace {
+
+StatusOr<std::unique_ptr<EventLoop>> CreateLoop(const std::string& io) {
+  if (io == "epoll") return EventLoop::Create(IoBackend::kEpoll);
+  auto loop = EventLoop::Create(IoBackend::kUring);
+  if (loop.ok() || io == "uring") return loop;
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    std::fprintf(stderr, "berth-proxy: io_uring unavailable (%s); using epoll\n",
+                 loop.status().message().c_str());
+  });
+  return EventLoop::Create(IoBackend::kEpoll);
+}
+
+}  // namespace
+
 class Worker::Listener final : public IoHandler {
  public:
   explicit Listener(Worker* w) : w_(w) {}
@@ -54,7 +70,7 @@ Worker::~Worker() {
 }
 
 Status Worker::Init(const Endpoint& listen) {
-  BERTH_ASSIGN_OR_RETURN(loop_, EventLoop::Create());
+  BERTH_ASSIGN_OR_RETURN(loop_, CreateLoop(config_->io));
   loop_->set_busy_poll_us(config_->busy_poll_us);
   idle_timers = loop_->Timers(config_->idle_timeout_ms);
   header_timers = loop_->Timers(config_->header_timeout_ms);
@@ -307,6 +323,7 @@ void Worker::StartDrain() {
   draining_ = true;
   drain_deadline_ms_ = loop_->now_ms() + config_->drain_timeout_ms;
   if (listen_fd_ >= 0) {
+    loop_->Remove(listen_fd_);
     ::close(listen_fd_);  // new connections go to another process on the port, or are refused
     listen_fd_ = -1;
   }

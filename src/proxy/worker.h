@@ -74,6 +74,7 @@ class Worker {
 
   // Worker thread only.
   EventLoop& loop() { return *loop_; }
+  bool uses_uring() const { return loop_ && loop_->backend() == IoBackend::kUring; }
   BufferPool& buffers() { return buffers_; }
   UpstreamPool& pool() { return *pool_; }
   WorkerStats& mutable_stats() { return stats_; }

@@ -20,6 +20,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BUILD, free_port, wait_for  # noqa: E402
 
 PROXY = os.path.join(BUILD, "berth-proxy")
+# The workers' I/O back end under test (--io): ctest runs test_proxy once with the
+# default (io_uring where the kernel allows it) and once as test_proxy_epoll.
+IO = os.environ.get("BERTH_PROXY_IO", "auto")
 
 
 def port_open(port):
@@ -47,7 +50,7 @@ class Proxy:
             argv += ["--control", control]
         if routes_file:
             argv += ["--routes-file", routes_file]
-        self.argv = argv + list(args)
+        self.argv = argv + ["--io", IO] + list(args)
         self.proc = None
         self.start(wait)
 

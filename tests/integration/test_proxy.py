@@ -24,7 +24,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from proxy_harness import (PROXY, Controller, LoadGenerator, Proxy, Stream, Upstream, free_port,  # noqa: E402
+from proxy_harness import (IO, PROXY, Controller, LoadGenerator, Proxy, Stream, Upstream, free_port,  # noqa: E402
                            headers_echo, http_get_raw, port_open, raw_request, read_response, sleeper,
                            snapshot, wait_for, ws_echo_handler, ws_frame, ws_read_frame)
 
@@ -487,6 +487,10 @@ class Process(ProxyTestCase):
         text = p.metrics()
         self.assertIn('berth_proxy_requests_total{service="svc.test",code="2xx"} 3', text)
         self.assertIn('berth_proxy_local_responses_total{code="404"} 1', text)
+        # The back end asked for is the one running: "auto" means io_uring on the
+        # kernels CI and the benchmarks run on (a fallback to epoll would hide a bug).
+        want = "epoll" if IO == "epoll" else "io_uring"
+        self.assertIn(f'berth_proxy_io_workers{{backend="{want}"}} 1', text)
         if not shutil.which("promtool"):
             self.skipTest("promtool not installed")
         r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
