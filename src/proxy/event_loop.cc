@@ -160,13 +160,11 @@ void EventLoop::UpdateTime() {
   now_ns_ = MonotonicNs();
 }
 
-int EventLoop::Wait(int timeout) {
+int EventLoop::WaitEpoll(int timeout, int64_t poll_ns) {
   int max = static_cast<int>(events_.size());
-  if (timeout == 0 || busy_poll_ns_ == 0) return epoll_wait(epfd_, events_.data(), max, timeout);
-  int64_t start = MonotonicNs();
   int n = 0;
-  if (gap_ewma_ns_ < busy_poll_ns_) {
-    int64_t until = start + busy_poll_ns_;
+  if (poll_ns > 0) {
+    int64_t until = MonotonicNs() + poll_ns;
     for (;;) {
       n = epoll_wait(epfd_, events_.data(), max, 0);
       if (n != 0 || MonotonicNs() >= until) break;
@@ -174,8 +172,6 @@ int EventLoop::Wait(int timeout) {
     }
   }
   if (n == 0) n = epoll_wait(epfd_, events_.data(), max, timeout);
-  int64_t gap = std::min<int64_t>(MonotonicNs() - start, 100 * busy_poll_ns_);
-  gap_ewma_ns_ += (gap - gap_ewma_ns_) / 8;
   return n;
 }
 
@@ -193,13 +189,20 @@ void EventLoop::RunOnce(int max_wait_ms) {
     }
   }
   pending_work_ = false;
+  // Adaptive busy polling, the same rule for both back ends: poll while the recent gaps
+  // between "waiting" and "events" are shorter than busy_poll_ns_.
+  bool measure = timeout != 0 && busy_poll_ns_ > 0;
+  int64_t poll_ns = measure && gap_ewma_ns_ < busy_poll_ns_ ? busy_poll_ns_ : 0;
+  int64_t start = measure ? MonotonicNs() : 0;
+  int n = uring_ ? uring_->Wait(timeout, poll_ns) : WaitEpoll(timeout, poll_ns);
+  UpdateTime();
+  if (measure) {
+    int64_t gap = std::min<int64_t>(now_ns_ - start, 100 * busy_poll_ns_);
+    gap_ewma_ns_ += (gap - gap_ewma_ns_) / 8;
+  }
   if (uring_) {
-    uring_->Wait(timeout, busy_poll_ns_);
-    UpdateTime();
     uring_->Dispatch();
   } else {
-    int n = Wait(timeout);
-    UpdateTime();
     for (int i = 0; i < n; ++i) {
       static_cast<IoHandler*>(events_[i].data.ptr)->OnIo(events_[i].events);
     }

@@ -140,7 +140,8 @@ class EventLoop {
 
  private:
   explicit EventLoop(int epfd);
-  int Wait(int timeout);
+  // Polls for up to `poll_ns` (0: not at all), then waits up to `timeout`.
+  int WaitEpoll(int timeout, int64_t poll_ns);
   int epfd_;
   std::unique_ptr<UringIo> uring_;
   int64_t now_ns_ = 0;

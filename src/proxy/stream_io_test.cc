@@ -121,6 +121,16 @@ bool PeerRead(int fd, std::string* out, int* err = nullptr) {
   }
 }
 
+// Writes the pattern from *wrote up to `total` while the socket takes it.
+void PeerWrite(int fd, size_t* wrote, size_t total) {
+  while (*wrote < total) {
+    std::string s = Pattern(*wrote, std::min<size_t>(65536, total - *wrote));
+    ssize_t n = ::write(fd, s.data(), s.size());
+    if (n <= 0) return;
+    *wrote += static_cast<size_t>(n);
+  }
+}
+
 class StreamIo : public ::testing::TestWithParam<IoBackend> {
  protected:
   void SetUp() override {
@@ -263,22 +273,14 @@ TEST_P(StreamIo, ReceiveBackpressureLosesNothing) {
   Add(&c, p.ours);
   const size_t total = 8 << 20;
   size_t wrote = 0;
-  auto peer_write = [&] {
-    while (wrote < total) {
-      std::string s = Pattern(wrote, std::min<size_t>(65536, total - wrote));
-      ssize_t n = ::write(p.peer, s.data(), s.size());
-      if (n <= 0) return;
-      wrote += static_cast<size_t>(n);
-    }
-  };
   for (int i = 0; i < 50; ++i) {
-    peer_write();
+    PeerWrite(p.peer, &wrote, total);
     loop_->RunOnce(1);
   }
   EXPECT_LT(wrote, total) << "the peer was never pushed back";
   c.drain = true;
   ASSERT_TRUE(RunUntil([&] {
-    peer_write();
+    PeerWrite(p.peer, &wrote, total);
     c.Drain();
     return c.got.size() == total;
   })) << c.got.size();
@@ -322,26 +324,14 @@ TEST_P(StreamIo, ManySocketsWithUnreadDataShareTheReceiveBuffers) {
   }
   std::vector<size_t> wrote(kConns, 0);
   for (int round = 0; round < 20; ++round) {
-    for (int i = 0; i < kConns; ++i) {
-      while (wrote[i] < kEach) {
-        std::string s = Pattern(wrote[i], kEach - wrote[i]);
-        ssize_t n = ::write(pairs[i].peer, s.data(), s.size());
-        if (n <= 0) break;
-        wrote[i] += static_cast<size_t>(n);
-      }
-    }
+    for (int i = 0; i < kConns; ++i) PeerWrite(pairs[i].peer, &wrote[i], kEach);
     loop_->RunOnce(1);
   }
   for (auto& c : conns) c.drain = true;
   ASSERT_TRUE(RunUntil([&] {
     bool all = true;
     for (int i = 0; i < kConns; ++i) {
-      while (wrote[i] < kEach) {
-        std::string s = Pattern(wrote[i], kEach - wrote[i]);
-        ssize_t n = ::write(pairs[i].peer, s.data(), s.size());
-        if (n <= 0) break;
-        wrote[i] += static_cast<size_t>(n);
-      }
+      PeerWrite(pairs[i].peer, &wrote[i], kEach);
       conns[i].Drain();
       all = all && conns[i].got.size() == kEach;
     }

@@ -469,7 +469,7 @@ bool UringIo::WorkPending() {
   return io_uring_cq_ready(&ring_) > 0 || (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) != 0;
 }
 
-int UringIo::Wait(int timeout_ms, int64_t busy_poll_ns) {
+int UringIo::Wait(int timeout_ms, int64_t poll_ns) {
   if (!started_) {
     Status st = Start();
     if (!st.ok()) {  // Create() built one moments ago: only a lack of memory gets here
@@ -478,30 +478,23 @@ int UringIo::Wait(int timeout_ms, int64_t busy_poll_ns) {
     }
   }
   RearmStarved();
-  bool measure = timeout_ms != 0 && busy_poll_ns > 0;
-  int64_t start = measure ? EventLoop::MonotonicNs() : 0;
-  if (measure && gap_ewma_ns_ < busy_poll_ns) {
-    // Adaptive busy polling (see EventLoop::set_busy_poll_us): submit, then watch the
-    // rings (no system call: the kernel flags pending completion work in the SQ ring)
-    // for up to busy_poll_ns, yielding the CPU in between.
+  if (poll_ns > 0) {
+    // Busy polling: submit, then watch the rings (no system call: the kernel flags
+    // pending completion work in the SQ ring) for up to poll_ns, yielding the CPU.
     io_uring_submit(&ring_);
-    int64_t now = start;
-    while (!WorkPending() && now - start < busy_poll_ns) {
-      sched_yield();
-      now = EventLoop::MonotonicNs();
-    }
+    int64_t until = EventLoop::MonotonicNs() + poll_ns;
+    while (!WorkPending() && EventLoop::MonotonicNs() < until) sched_yield();
     if (WorkPending()) timeout_ms = 0;
   }
   io_uring_cqe* cqe = nullptr;
-  if (timeout_ms == 0) {
-    io_uring_submit_and_wait_timeout(&ring_, &cqe, 0, nullptr, nullptr);
-  } else if (timeout_ms < 0) {
+  if (timeout_ms < 0) {
     io_uring_submit_and_wait(&ring_, 1);
   } else {
     __kernel_timespec ts{};
     ts.tv_sec = timeout_ms / 1000;
     ts.tv_nsec = (timeout_ms % 1000) * 1'000'000LL;
-    io_uring_submit_and_wait_timeout(&ring_, &cqe, timeout_ms == 0 ? 0 : 1, &ts, nullptr);
+    io_uring_submit_and_wait_timeout(&ring_, &cqe, timeout_ms == 0 ? 0 : 1, timeout_ms == 0 ? nullptr : &ts,
+                                     nullptr);
   }
   cqes_.clear();
   io_uring_cqe* batch[kBatch];
@@ -510,10 +503,6 @@ int UringIo::Wait(int timeout_ms, int64_t busy_poll_ns) {
     for (unsigned i = 0; i < n; ++i) cqes_.push_back(*batch[i]);
     io_uring_cq_advance(&ring_, n);
     if (n < kBatch) break;
-  }
-  if (measure) {  // the time from "waiting" to "events", smoothed
-    int64_t gap = std::min(EventLoop::MonotonicNs() - start, 100 * busy_poll_ns);
-    gap_ewma_ns_ += (gap - gap_ewma_ns_) / 8;
   }
   return static_cast<int>(cqes_.size());
 }

@@ -68,8 +68,8 @@ class UringIo {
 
   // Submits what is queued and waits up to `timeout_ms` (-1: no limit) for at least one
   // completion; collects the completions. Returns how many.
-  // `busy_poll_ns`: see EventLoop::set_busy_poll_us.
-  int Wait(int timeout_ms, int64_t busy_poll_ns);
+  // Busy-polls for up to `poll_ns` first (EventLoop decides when: set_busy_poll_us).
+  int Wait(int timeout_ms, int64_t poll_ns);
   // Hands the collected completions to their handlers.
   void Dispatch();
 
@@ -105,7 +105,6 @@ class UringIo {
   char* bufs_ = nullptr;
   unsigned free_buffers_ = kBuffers;
   bool started_ = false;
-  int64_t gap_ewma_ns_ = 0;
   TimerList* linger_timers_;
   std::vector<std::unique_ptr<Slot>> slots_;  // by descriptor number
   std::vector<io_uring_cqe> cqes_;            // collected by Wait, dispatched by Dispatch
