@@ -9,8 +9,13 @@
             saturated: the cost of the bookkeeping) vs off, interleaved rounds (bar: <= 5 %)
   memory    RSS per idle keep-alive client connection with 10,000 of them (each served one
             request first), plus the kernel's TCP memory for them
+  floor     berth-proxy against bench/l4_relay (epoll and io_uring), a relay that does no
+            HTTP work at all, and direct, interleaved: throughput ratio and CPU microseconds
+            per request of every process (client, proxy, backend), measured over each run's
+            steady middle. The relay's ratio is the most this machine allows any user-space
+            proxy; the CPU figures say where the rest goes.
 
-Usage: bench/proxy_bench.py [compare|limiter|memory|all] [--proxy PATH] [--rounds N]
+Usage: bench/proxy_bench.py [compare|limiter|memory|floor|all] [--proxy PATH] [--rounds N]
 Needs nginx and wrk (proxy-compare also HAProxy). Binds 127.0.0.1 only; stops what it
 starts (by PID) at exit.
 """
@@ -30,6 +35,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMPARE = os.environ.get("PROXY_COMPARE", os.path.join(ROOT, "..", "shared", "baselines", "proxy-compare"))
 P_BE, P_OFF, P_ON = 18190, 18191, 18192
+P_RELAY_EPOLL, P_RELAY_URING = 18193, 18194
 
 
 def wait_port(port, timeout=10.0):
@@ -174,9 +180,107 @@ def memory(a, n=10_000):
         procs.stop()
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system CPU of every thread of `pid` so far."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
+def idle_fraction(before, after):
+    return (after[1] - before[1]) / max(1, after[0] - before[0])
+
+
+def cpu_times():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v), v[3] + v[4]
+
+
+def wrk_sampled(port, conns, duration, pids):
+    """Runs wrk; returns (req/s, {pid: CPU us per request}, idle fraction) over the run's
+    middle (from 0.5 s after the start to 1 s before the end)."""
+    wrk(port, conns, 1)  # warm-up
+    w = subprocess.Popen(["wrk", "-t1", f"-c{conns}", f"-d{duration}s", f"http://127.0.0.1:{port}/"],
+                         stdout=subprocess.PIPE, text=True)
+    pids = [w.pid] + pids
+    time.sleep(0.5)
+    c0, s0, t0 = {p: cpu_seconds(p) for p in pids}, cpu_times(), time.time()
+    time.sleep(duration - 1.5)
+    c1, s1, t1 = {p: cpu_seconds(p) for p in pids}, cpu_times(), time.time()
+    out = w.communicate()[0]
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    rps = float(m.group(1)) if m else 0.0
+    n = max(1.0, rps * (t1 - t0))
+    return rps, {p: (c1[p] - c0[p]) / n * 1e6 for p in pids}, idle_fraction(s0, s1)
+
+
+def floor(a):
+    relay = os.path.join(os.path.dirname(a.proxy), "bench", "l4_relay")
+    if not os.access(relay, os.X_OK):
+        relay = os.path.join(ROOT, "build", "bench", "l4_relay")
+    if not os.access(relay, os.X_OK):
+        sys.exit("proxy_bench: bench/l4_relay not built (cmake --build build --target l4_relay)")
+    procs = Procs()
+    try:
+        be = procs.backend()
+        time.sleep(0.2)
+        be_worker = int(subprocess.run(["pgrep", "-P", str(be.pid)], capture_output=True, text=True).stdout.split()[0])
+        targets = {"direct": (P_BE, None)}
+        p = procs.start([a.proxy, "--listen", f"127.0.0.1:{P_OFF}", "--workers", "1", "--admin", "",
+                         "--route", f"*=127.0.0.1:{P_BE}"], P_OFF)
+        targets["berth"] = (P_OFF, p.pid)
+        for io, port in (("epoll", P_RELAY_EPOLL), ("uring", P_RELAY_URING)):
+            p = procs.start([relay, "--io", io, f"127.0.0.1:{port}", f"127.0.0.1:{P_BE}"], port)
+            targets[f"relay-{io}"] = (port, p.pid)
+        rows = []
+        for r in range(a.rounds):
+            for conns in (64, 256):
+                direct = None
+                for name, (port, pid) in targets.items():
+                    rps, cpu, idle = wrk_sampled(port, conns, a.duration, [be_worker] + ([pid] if pid else []))
+                    wpid = next(iter(cpu))
+                    row = dict(round=r, conns=conns, target=name, rps=rps, idle=idle, client_us=cpu[wpid],
+                               backend_us=cpu[be_worker], proxy_us=cpu[pid] if pid else 0.0)
+                    if name == "direct":
+                        direct = rps
+                    row["ratio"] = rps / direct if direct else float("nan")
+                    rows.append(row)
+                    print(f"round {r} c={conns:<3} {name:>11}: {rps:8.0f} req/s  x{row['ratio']:.3f}  "
+                          f"CPU us/request: client {row['client_us']:5.1f} backend {row['backend_us']:5.1f} "
+                          f"proxy {row['proxy_us']:5.1f}  idle {idle * 100:4.1f} %", flush=True)
+        med = lambda xs: statistics.median(xs) if xs else float("nan")
+        print(f"{'conns':>5} {'target':>11} {'/direct':>8} {'client':>7} {'backend':>8} {'proxy':>6} "
+              f"{'sum':>6} {'ceiling':>8}   (CPU us per request; ceiling: 2 CPUs' worth of that sum, /direct)")
+        summary = []
+        ncpu = os.cpu_count() or 1
+        for conns in (64, 256):
+            d_rps = med([x["rps"] for x in rows if x["conns"] == conns and x["target"] == "direct"])
+            for name in targets:
+                xs = [x for x in rows if x["conns"] == conns and x["target"] == name]
+                cu, bu, pu = (med([x[k] for x in xs]) for k in ("client_us", "backend_us", "proxy_us"))
+                ceiling = ncpu * 1e6 / (cu + bu + pu) / d_rps if d_rps else float("nan")
+                ratio = med([x["ratio"] for x in xs])
+                print(f"{conns:>5} {name:>11} {ratio:>8.3f} {cu:>7.1f} {bu:>8.1f} {pu:>6.1f} {cu + bu + pu:>6.1f} "
+                      f"{ceiling:>8.2f}")
+                if name != "direct":
+                    summary.append(f"c{conns} {name}={ratio:.2f}({pu:.1f}us)")
+        line = "floor: /direct (proxy CPU per request): " + " ".join(summary)
+        print(line, flush=True)
+        return line
+    finally:
+        procs.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", nargs="?", default="all", choices=["compare", "limiter", "memory", "all"])
+    ap.add_argument("what", nargs="?", default="all", choices=["compare", "limiter", "memory", "floor", "all"])
     ap.add_argument("--proxy", default=os.environ.get("BERTH_PROXY", os.path.join(ROOT, "build", "berth-proxy")))
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=int, default=5)
@@ -191,6 +295,8 @@ def main():
         results.append(limiter(a))
     if a.what in ("memory", "all"):
         results.append(memory(a))
+    if a.what in ("floor", "all"):
+        results.append(floor(a))
     print("\n== summary")
     for r in results:
         print(r)
