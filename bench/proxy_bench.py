@@ -217,6 +217,9 @@ def wrk_sampled(port, conns, duration, pids):
     out = w.communicate()[0]
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     rps = float(m.group(1)) if m else 0.0
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)|Socket errors:.*", out)
+    if bad:  # a relay or proxy that drops or mangles traffic would look fast: refuse the sample
+        sys.exit(f"proxy_bench: errors through port {port}: {bad.group(0)}")
     n = max(1.0, rps * (t1 - t0))
     return rps, {p: (c1[p] - c0[p]) / n * 1e6 for p in pids}, idle_fraction(s0, s1)
 
