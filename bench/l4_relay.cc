@@ -13,7 +13,9 @@
 // `uring` (io_uring with DEFER_TASKRUN: one io_uring_enter per loop iteration submits
 // every send and collects every completion; one recv or one send in flight per direction).
 // A benchmark tool, not a product: loopback only, connect is blocking, connection objects
-// of closed pairs are not reused.
+// of closed pairs are not reused, and in epoll mode a send the socket cannot take whole
+// ends the pair (small HTTP messages never fill a socket buffer; proxy_bench refuses a
+// run with socket errors, so such an end would not pass unnoticed).
 //
 //   l4_relay [--io epoll|uring] LISTEN_ADDR UPSTREAM_ADDR      (IPv4 HOST:PORT)
 #include <arpa/inet.h>

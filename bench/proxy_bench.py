@@ -84,11 +84,17 @@ class Procs:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def wrk(port, conns, duration):
-    out = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{duration}s", f"http://127.0.0.1:{port}/"],
-                         capture_output=True, text=True).stdout
+def wrk_argv(port, conns, duration):
+    return ["wrk", "-t1", f"-c{conns}", f"-d{duration}s", f"http://127.0.0.1:{port}/"]
+
+
+def wrk_rps(out):
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     return float(m.group(1)) if m else 0.0
+
+
+def wrk(port, conns, duration):
+    return wrk_rps(subprocess.run(wrk_argv(port, conns, duration), capture_output=True, text=True).stdout)
 
 
 def compare(a):
@@ -193,35 +199,33 @@ def cpu_seconds(pid):
     return total / CLK_TCK
 
 
-def idle_fraction(before, after):
-    return (after[1] - before[1]) / max(1, after[0] - before[0])
-
-
 def cpu_times():
+    """(all, idle + iowait) jiffies of the whole machine so far."""
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     return sum(v), v[3] + v[4]
 
 
 def wrk_sampled(port, conns, duration, pids):
-    """Runs wrk; returns (req/s, {pid: CPU us per request}, idle fraction) over the run's
-    middle (from 0.5 s after the start to 1 s before the end)."""
+    """Runs wrk against `port`; returns (req/s, the client's CPU us per request, {pid: CPU
+    us per request}, idle fraction), CPU and idle over the run's middle (from 0.5 s after
+    the start to 1 s before the end)."""
     wrk(port, conns, 1)  # warm-up
-    w = subprocess.Popen(["wrk", "-t1", f"-c{conns}", f"-d{duration}s", f"http://127.0.0.1:{port}/"],
-                         stdout=subprocess.PIPE, text=True)
-    pids = [w.pid] + pids
+    w = subprocess.Popen(wrk_argv(port, conns, duration), stdout=subprocess.PIPE, text=True)
+    watched = [w.pid] + pids
     time.sleep(0.5)
-    c0, s0, t0 = {p: cpu_seconds(p) for p in pids}, cpu_times(), time.time()
+    c0, s0, t0 = {p: cpu_seconds(p) for p in watched}, cpu_times(), time.time()
     time.sleep(duration - 1.5)
-    c1, s1, t1 = {p: cpu_seconds(p) for p in pids}, cpu_times(), time.time()
+    c1, s1, t1 = {p: cpu_seconds(p) for p in watched}, cpu_times(), time.time()
     out = w.communicate()[0]
-    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    rps = float(m.group(1)) if m else 0.0
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)|Socket errors:.*", out)
     if bad:  # a relay or proxy that drops or mangles traffic would look fast: refuse the sample
         sys.exit(f"proxy_bench: errors through port {port}: {bad.group(0)}")
+    rps = wrk_rps(out)
     n = max(1.0, rps * (t1 - t0))
-    return rps, {p: (c1[p] - c0[p]) / n * 1e6 for p in pids}, idle_fraction(s0, s1)
+    us = {p: (c1[p] - c0[p]) / n * 1e6 for p in watched}
+    idle = (s1[1] - s0[1]) / max(1, s1[0] - s0[0])
+    return rps, us.pop(w.pid), us, idle
 
 
 def floor(a):
@@ -247,9 +251,9 @@ def floor(a):
             for conns in (64, 256):
                 direct = None
                 for name, (port, pid) in targets.items():
-                    rps, cpu, idle = wrk_sampled(port, conns, a.duration, [be_worker] + ([pid] if pid else []))
-                    wpid = next(iter(cpu))
-                    row = dict(round=r, conns=conns, target=name, rps=rps, idle=idle, client_us=cpu[wpid],
+                    rps, client_us, cpu, idle = wrk_sampled(port, conns, a.duration,
+                                                            [be_worker] + ([pid] if pid else []))
+                    row = dict(round=r, conns=conns, target=name, rps=rps, idle=idle, client_us=client_us,
                                backend_us=cpu[be_worker], proxy_us=cpu[pid] if pid else 0.0)
                     if name == "direct":
                         direct = rps
@@ -260,9 +264,10 @@ def floor(a):
                           f"proxy {row['proxy_us']:5.1f}  idle {idle * 100:4.1f} %", flush=True)
         med = lambda xs: statistics.median(xs) if xs else float("nan")
         print(f"{'conns':>5} {'target':>11} {'/direct':>8} {'client':>7} {'backend':>8} {'proxy':>6} "
-              f"{'sum':>6} {'ceiling':>8}   (CPU us per request; ceiling: 2 CPUs' worth of that sum, /direct)")
-        summary = []
+              f"{'sum':>6} {'ceiling':>8}")
         ncpu = os.cpu_count() or 1
+        print(f"(CPU us per request; ceiling: the ratio to direct if all {ncpu} CPUs were busy at that sum)")
+        summary = []
         for conns in (64, 256):
             d_rps = med([x["rps"] for x in rows if x["conns"] == conns and x["target"] == "direct"])
             for name in targets:
